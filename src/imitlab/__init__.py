@@ -1,0 +1,3 @@
+"""imitlab: learn control policies from expert demonstrations."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,36 @@
+"""Checks shared by the algorithms' entry points, done before anything is written."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from imitlab.data.demos import Demonstrations, Transitions
+from imitlab.envs.spaces import describe_space
+from imitlab.envs.vector import env_spaces
+from imitlab.errors import UserError
+
+
+def expert_transitions(env_id: str, demos: Demonstrations | Transitions):
+    """Validate ``demos`` against ``env_id``; return (transitions, obs_space, act_space)."""
+    obs_space, act_space = env_spaces(env_id)
+    if isinstance(demos, Demonstrations):
+        demos.check_env(env_id, describe_space(obs_space), describe_space(act_space))
+        demos = demos.to_transitions()
+    elif not isinstance(demos, Transitions):
+        raise UserError(f"demos must be Demonstrations or Transitions, got {type(demos).__name__}")
+    if len(demos) == 0:
+        raise UserError("the demonstrations hold no transitions")
+    if demos.obs.shape[1:] != obs_space.shape:
+        raise UserError(f"demo observations have shape {demos.obs.shape[1:]}, {env_id} has {obs_space.shape}")
+    return demos, obs_space, act_space
+
+
+def positive(name: str, value: int | float) -> None:
+    if not value > 0:
+        raise UserError(f"{name} must be positive, got {value}")
+
+
+def obs_stats(obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std of observations, std floored so constant features do not blow up."""
+    flat = obs.reshape(len(obs), -1).astype(np.float64)
+    return flat.mean(0), np.maximum(flat.std(0), 1e-3)

@@ -1,0 +1,279 @@
+"""The ``imitlab`` command line. A user's mistake prints one line on stderr and exits with 2."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from imitlab.errors import UserError
+
+
+def _threads() -> None:
+    # One thread: small MLPs gain nothing from two, and two spin when the other core is busy.
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _echo_json(obj) -> None:
+    click.echo(json.dumps(obj, indent=2))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="imitlab")
+def cli() -> None:
+    """imitlab: learn control policies from expert demonstrations."""
+
+
+# --------------------------------------------------------------------------------------- quickstart
+@cli.command()
+@click.option("--out", default="imitlab-quickstart", show_default=True, type=click.Path(), help="Output directory.")
+@click.option("--env", "env_id", default="CartPole-v1", show_default=True)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--demos", "n_demos", default=10, show_default=True, type=click.IntRange(min=1), help="Expert episodes to learn from.")
+def quickstart(out: str, env_id: str, seed: int, n_demos: int) -> None:
+    """Shipped expert -> demos -> BC and GAIL -> evaluation table, plot, summary.json."""
+    _threads()
+    from imitlab.quickstart import run_quickstart
+
+    run_quickstart(out=out, env_id=env_id, seed=seed, n_demos=n_demos, progress=True)
+
+
+# ------------------------------------------------------------------------------------------ expert
+@cli.group()
+def expert() -> None:
+    """Train experts."""
+
+
+@expert.command("train")
+@click.option("--env", "env_id", required=True)
+@click.option("--algo", default="ppo", show_default=True, type=click.Choice(["ppo"]))
+@click.option("--steps", required=True, type=click.IntRange(min=1), help="Environment steps.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--out", required=True, type=click.Path(), help="Run directory, or a .pt file for the policy alone.")
+@click.option("--eval-every", default=10_000, show_default=True, type=click.IntRange(min=0))
+@click.option("--overwrite", is_flag=True, help="Reuse a non-empty run directory.")
+def expert_train(env_id, algo, steps, seed, out, eval_every, overwrite) -> None:
+    """Train an expert on the environment's reward."""
+    _threads()
+    from imitlab.defaults import expert_config
+    from imitlab.envs.vector import check_env_id
+    from imitlab.experts.train import train_expert
+    from imitlab.policies import save_policy
+    from imitlab.runlog import prepare_run_dir
+
+    check_env_id(env_id)
+    policy_file = Path(out) if out.endswith(".pt") else None
+    run_dir = None if policy_file else prepare_run_dir(out, overwrite=overwrite)
+    result = train_expert(
+        env_id=env_id, algo=algo, total_steps=steps, seed=seed, config=expert_config(env_id),
+        out=run_dir, eval_every=eval_every, progress=True,
+    )
+    if policy_file:
+        save_policy(result.policy, policy_file, env_id=env_id, extra={"seed": seed, "command": "imitlab " + " ".join(sys.argv[1:])})
+    _report(result, run_dir or policy_file)
+
+
+# ------------------------------------------------------------------------------------------- demos
+@cli.group()
+def demos() -> None:
+    """Collect and inspect demonstrations."""
+
+
+@demos.command("collect")
+@click.option("--env", "env_id", required=True)
+@click.option("--expert", "expert_spec", required=True, help="'zoo' (the shipped expert) or a policy file / run dir.")
+@click.option("--episodes", required=True, type=click.IntRange(min=1))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--out", required=True, type=click.Path(dir_okay=False))
+def demos_collect(env_id, expert_spec, episodes, seed, out) -> None:
+    """Record expert episodes to an .npz file."""
+    _threads()
+    from imitlab.data.collect import collect_demos
+    from imitlab.experts import load_expert
+
+    expert_policy = load_expert(expert_spec, env_id)
+    d = collect_demos(expert_policy, env_id, episodes=episodes, seed=seed, metadata={"expert": str(expert_spec)})
+    d.save(out)
+    click.echo(
+        f"wrote {out}: {d.n_episodes} episodes, {d.n_transitions} transitions, "
+        f"expert return {d.metadata['expert_mean_return']:.1f} ± {d.metadata['expert_std_return']:.1f}"
+    )
+
+
+@demos.command("info")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def demos_info(file, as_json) -> None:
+    """Episodes, transitions, returns, spaces and env id of a demo file."""
+    from imitlab.data.demos import load_demos
+    from imitlab.envs.spaces import space_summary
+
+    d = load_demos(file)
+    rets, lens = d.returns(), d.lengths()
+    info = {
+        "env_id": d.env_id,
+        "episodes": d.n_episodes,
+        "transitions": d.n_transitions,
+        "length_mean": float(lens.mean()),
+        "length_min": int(lens.min()),
+        "length_max": int(lens.max()),
+        "return_mean": None if rets is None else float(rets.mean()),
+        "return_std": None if rets is None else float(rets.std()),
+        "return_min": None if rets is None else float(rets.min()),
+        "return_max": None if rets is None else float(rets.max()),
+        "terminated": int(sum(t.terminated for t in d.trajectories)),
+        "truncated": int(sum(t.truncated for t in d.trajectories)),
+        "obs_space": space_summary(d.obs_space),
+        "act_space": space_summary(d.act_space),
+        "metadata": d.metadata,
+    }
+    if as_json:
+        _echo_json(info)
+        return
+    for k, v in info.items():
+        if k != "metadata":
+            click.echo(f"{k:>13}: {v}")
+    click.echo(f"{'metadata':>13}: {json.dumps(d.metadata)}")
+
+
+# ------------------------------------------------------------------------------------------- train
+@cli.group()
+def train() -> None:
+    """Train a policy from demonstrations."""
+
+
+def _demo_options(f):
+    f = click.option("--overwrite", is_flag=True, help="Reuse a non-empty run directory.")(f)
+    f = click.option("--eval-episodes", default=50, show_default=True, type=click.IntRange(min=1))(f)
+    f = click.option("--pairs", type=click.IntRange(min=1), help="Train on this many random (s, a) pairs.")(f)
+    f = click.option("--subsample-every", type=click.IntRange(min=1), help="Keep every k-th step of each episode.")(f)
+    f = click.option("--episodes", "n_episodes", type=click.IntRange(min=1), help="Use the first N demo episodes.")(f)
+    f = click.option("--out", required=True, type=click.Path(), help="Run directory.")(f)
+    f = click.option("--seed", default=0, show_default=True, type=int)(f)
+    f = click.option("--demos", "demos_file", required=True, type=click.Path(dir_okay=False))(f)
+    f = click.option("--env", "env_id", required=True)(f)
+    return f
+
+
+def _load_training_demos(env_id, demos_file, n_episodes, subsample_every, pairs, seed):
+    import numpy as np
+
+    from imitlab.data.demos import load_demos
+    from imitlab.envs.vector import check_env_id
+
+    check_env_id(env_id)
+    d = load_demos(demos_file)
+    if n_episodes:
+        d = d.head(n_episodes)
+    if subsample_every and pairs:
+        raise UserError("pass at most one of --subsample-every and --pairs")
+    if subsample_every or pairs:
+        from imitlab.algorithms._inputs import expert_transitions
+
+        expert_transitions(env_id, d)  # check the env before subsampling hides it
+        return d.subsample(every=subsample_every, pairs=pairs, rng=np.random.default_rng(seed))
+    return d
+
+
+@train.command("bc")
+@_demo_options
+@click.option("--epochs", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option("--eval-every", default=1, show_default=True, type=click.IntRange(min=0), help="Epochs between evaluations.")
+def train_bc_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, pairs, eval_episodes, overwrite, epochs, eval_every):
+    """Behavioral cloning."""
+    _threads()
+    from imitlab.algorithms.bc import train_bc
+    from imitlab.defaults import bc_config
+    from imitlab.runlog import prepare_run_dir
+
+    d = _load_training_demos(env_id, demos_file, n_episodes, subsample_every, pairs, seed)
+    run_dir = prepare_run_dir(out, overwrite=overwrite)
+    result = train_bc(
+        env_id=env_id, demos=d, seed=seed, config=bc_config(env_id, epochs=epochs), out=run_dir,
+        eval_every=eval_every, eval_episodes=eval_episodes, progress=True,
+    )
+    _report(result, run_dir)
+
+
+@train.command("gail")
+@_demo_options
+@click.option("--steps", required=True, type=click.IntRange(min=1), help="Environment steps.")
+@click.option("--eval-every", default=10_000, show_default=True, type=click.IntRange(min=0), help="Env steps between evaluations.")
+@click.option("--reward", type=click.Choice(["positive", "negative", "logit"]), help="Reward form (default: the task's).")
+def train_gail_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, pairs, eval_episodes, overwrite, steps, eval_every, reward):
+    """Generative adversarial imitation learning (PPO generator)."""
+    _threads()
+    from imitlab.algorithms.gail import train_gail
+    from imitlab.defaults import gail_config
+    from imitlab.runlog import prepare_run_dir
+
+    d = _load_training_demos(env_id, demos_file, n_episodes, subsample_every, pairs, seed)
+    run_dir = prepare_run_dir(out, overwrite=overwrite)
+    overrides = {"reward": reward} if reward else {}
+    result = train_gail(
+        env_id=env_id, demos=d, total_steps=steps, seed=seed, config=gail_config(env_id, **overrides),
+        out=run_dir, eval_every=eval_every, eval_episodes=eval_episodes, progress=True,
+    )
+    _report(result, run_dir)
+
+
+def _report(result, where) -> None:
+    f = result.final
+    score = "" if f is None or f.normalized_score is None else f", normalized {f.normalized_score:.3f}"
+    ret = "" if f is None else f"; final return {f.mean_return:.1f} ± {f.std_return:.1f}{score}"
+    click.echo(f"trained in {result.train_seconds:.2f} s{ret}; wrote {where}")
+
+
+# -------------------------------------------------------------------------------------------- eval
+@cli.command("eval")
+@click.option("--env", "env_id", required=True)
+@click.option("--policy", "policy_spec", required=True, help="A run dir, a policy.pt, 'zoo' or 'random'.")
+@click.option("--episodes", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--stochastic", is_flag=True, help="Sample actions instead of taking the most likely one.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def eval_cmd(env_id, policy_spec, episodes, seed, stochastic, as_json) -> None:
+    """Evaluate a policy over whole episodes."""
+    _threads()
+    from imitlab.envs.vector import check_env_id
+    from imitlab.evaluation import evaluate, random_actor
+    from imitlab.experts import load_expert
+
+    check_env_id(env_id)
+    if policy_spec == "random":
+        actor = random_actor(env_id, seed)
+    else:
+        actor = load_expert(policy_spec, env_id)
+    result = evaluate(actor, env_id, episodes=episodes, seed=seed, deterministic=not stochastic)
+    if as_json:
+        _echo_json(result.to_dict())
+        return
+    score = "n/a (env not in the task registry)" if result.normalized_score is None else f"{result.normalized_score:.3f}"
+    click.echo(f"{env_id}: mean return {result.mean_return:.2f} ± {result.std_return:.2f} over {episodes} episodes; normalized {score}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: runs the CLI and maps a user's mistake to one line on stderr, exit status 2."""
+    try:
+        cli.main(args=argv, prog_name="imitlab", standalone_mode=False)
+    except UserError as e:
+        click.echo(f"imitlab: error: {e}", err=True)
+        return 2
+    except click.exceptions.Abort:
+        click.echo("imitlab: aborted", err=True)
+        return 130
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except KeyboardInterrupt:
+        click.echo("imitlab: interrupted", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Per-task default hyperparameters, in one table. Anything not listed uses the dataclass defaults."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from imitlab.algorithms.bc import BCConfig
+from imitlab.algorithms.gail import GAILConfig
+from imitlab.rl.ppo import PPOConfig
+
+# env id -> settings; "gail_steps" is the env-step budget the quickstart and benchmarks give GAIL.
+TASK_DEFAULTS: dict[str, dict] = {
+    "CartPole-v1": {
+        "expert": PPOConfig(lr=1e-3, anneal_lr=True),
+        "expert_steps": 100_000,
+        "bc": BCConfig(),
+        "gail": GAILConfig(),
+        "gail_steps": 60_000,
+    },
+}
+
+
+def defaults_for(env_id: str, key: str, fallback):
+    """The table's entry ``key`` for ``env_id``, or ``fallback``."""
+    return TASK_DEFAULTS.get(env_id, {}).get(key, fallback)
+
+
+def gail_config(env_id: str, **overrides) -> GAILConfig:
+    return replace(defaults_for(env_id, "gail", GAILConfig()), **overrides)
+
+
+def bc_config(env_id: str, **overrides) -> BCConfig:
+    return replace(defaults_for(env_id, "bc", BCConfig()), **overrides)
+
+
+def expert_config(env_id: str, **overrides) -> PPOConfig:
+    return replace(defaults_for(env_id, "expert", PPOConfig()), **overrides)

@@ -1,0 +1,110 @@
+"""One vector-env interface for every environment, with same-step autoreset.
+
+``step(actions)`` returns ``(obs, reward, terminated, truncated, next_obs)``: ``obs`` is what the
+policy acts on next (already reset where an episode ended) and ``next_obs`` is the observation each
+transition really led to (the final observation where an episode ended). So a transition is always
+``(obs_t, act_t, rew_t, next_obs_t)`` with no dummy reset steps, and bootstrapping at a time-limit
+truncation uses the true final state.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import gymnasium as gym
+import numpy as np
+
+from imitlab.envs.classic import BATCHED_ENVS
+from imitlab.errors import UserError
+
+
+class VecEnv(Protocol):
+    num_envs: int
+    single_observation_space: gym.Space
+    single_action_space: gym.Space
+
+    def reset(self, seed: int | None = None) -> np.ndarray: ...
+
+    def step(
+        self, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+
+    def close(self) -> None: ...
+
+
+def check_env_id(env_id: str) -> gym.envs.registration.EnvSpec:
+    """Return the gymnasium spec of ``env_id`` or raise a UserError that says what to do."""
+    try:
+        return gym.spec(env_id)
+    except gym.error.Error as e:
+        raise UserError(
+            f"unknown environment {env_id!r} ({e}); use a registered gymnasium id such as "
+            "CartPole-v1, and install the extra that provides it (e.g. pip install 'imitlab[box2d]')"
+        ) from None
+
+
+class GymVecEnv:
+    """Adapter over gymnasium's SyncVectorEnv in same-step autoreset mode."""
+
+    def __init__(self, env_id: str, num_envs: int, **make_kwargs) -> None:
+        try:
+            self.env = gym.make_vec(
+                env_id,
+                num_envs=num_envs,
+                vectorization_mode="sync",
+                vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
+                **make_kwargs,
+            )
+        except gym.error.DependencyNotInstalled as e:
+            raise UserError(f"{env_id} needs a missing dependency: {e}") from None
+        self.num_envs = num_envs
+        self.single_observation_space = self.env.single_observation_space
+        self.single_action_space = self.env.single_action_space
+        space = self.single_action_space
+        self._clip = (space.low, space.high) if isinstance(space, gym.spaces.Box) else None
+
+    def reset(self, seed: int | None = None) -> np.ndarray:
+        obs, _ = self.env.reset(seed=seed)
+        return obs
+
+    def step(self, actions: np.ndarray):
+        if self._clip is not None:
+            actions = np.clip(actions, *self._clip)
+        obs, rew, term, trunc, info = self.env.step(actions)
+        next_obs = obs
+        if "_final_obs" in info:
+            mask = info["_final_obs"]
+            if mask.any():
+                next_obs = obs.copy()
+                next_obs[mask] = np.stack(info["final_obs"][mask])
+        return obs, rew.astype(np.float32), term, trunc, next_obs
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def make_vec_env(env_id: str, num_envs: int, *, backend: str = "auto") -> VecEnv:
+    """Make ``num_envs`` copies of ``env_id`` behind the same-step :class:`VecEnv` interface.
+
+    Args:
+        env_id: a gymnasium id.
+        num_envs: number of parallel copies (stepped in this process).
+        backend: ``"auto"`` uses imitlab's numpy-batched version where one exists (CartPole),
+            else gymnasium's SyncVectorEnv; ``"gymnasium"`` forces the latter.
+    """
+    spec = check_env_id(env_id)
+    if num_envs < 1:
+        raise UserError(f"num_envs must be positive, got {num_envs}")
+    if backend == "auto" and env_id in BATCHED_ENVS:
+        return BATCHED_ENVS[env_id](num_envs, spec.max_episode_steps)
+    if backend not in ("auto", "gymnasium"):
+        raise UserError(f"unknown backend {backend!r}; use 'auto' or 'gymnasium'")
+    return GymVecEnv(env_id, num_envs)
+
+
+def env_spaces(env_id: str) -> tuple[gym.Space, gym.Space]:
+    """Observation and action space of one copy of ``env_id``."""
+    venv = make_vec_env(env_id, 1)
+    spaces = venv.single_observation_space, venv.single_action_space
+    venv.close()
+    return spaces

@@ -1,0 +1,60 @@
+"""Train an expert on the environment's own reward (the one place imitlab uses it)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+
+from imitlab.algorithms._inputs import positive
+from imitlab.envs.vector import make_vec_env
+from imitlab.errors import UserError
+from imitlab.policies import make_policy
+from imitlab.rl.ppo import PPO, PPOConfig
+from imitlab.sampling import RolloutSampler
+from imitlab.training import TrainingRun, TrainResult
+from imitlab.utils import seed_everything
+
+EXPERT_ALGOS = ("ppo",)
+
+
+def train_expert(
+    *,
+    env_id: str,
+    algo: str = "ppo",
+    total_steps: int,
+    seed: int = 0,
+    config: PPOConfig = PPOConfig(),
+    out: str | os.PathLike | None = None,
+    eval_every: int = 10_000,
+    eval_episodes: int = 50,
+    progress: bool = False,
+) -> TrainResult:
+    """Train an expert policy with PPO on ``env_id``'s reward for ``total_steps`` env steps."""
+    if algo not in EXPERT_ALGOS:
+        raise UserError(f"unknown expert algorithm {algo!r}; choose one of {', '.join(EXPERT_ALGOS)}")
+    positive("total_steps", total_steps)
+    venv = make_vec_env(env_id, config.num_envs)
+    seed_everything(seed)
+    policy = make_policy(venv.single_observation_space, venv.single_action_space, config.hidden)
+    learner = PPO(policy, config, seed=seed)
+    sampler = RolloutSampler(venv, config.num_steps, seed=seed)
+    run = TrainingRun(
+        env_id=env_id, seed=seed, total=total_steps, unit="step", out=out,
+        config={"algo": f"expert-{algo}", "env_id": env_id, "seed": seed, "total_steps": total_steps, **asdict(config)},
+        eval_every=eval_every, eval_episodes=eval_episodes, progress=progress,
+    )
+    final = None
+    while sampler.total_steps < total_steps:
+        run.start_clock()
+        learner.set_progress(sampler.total_steps / total_steps)
+        batch = sampler.collect(policy)
+        stats = learner.update(batch, batch.rews)
+        run.stop_clock()
+        if len(batch.episode_returns):
+            stats["episode_return"] = float(batch.episode_returns.mean())
+        run.advance(batch.num_steps, stats, step=sampler.total_steps)
+        if run.evaluation_due(sampler.total_steps) or sampler.total_steps >= total_steps:
+            final = run.evaluate(policy, env_steps=sampler.total_steps)
+    venv.close()
+    run.finish(policy, final=final, extra={"algo": f"expert-{algo}", "env_steps": sampler.total_steps})
+    return TrainResult(policy, final, run.history, run.train_seconds)

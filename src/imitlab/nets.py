@@ -1,0 +1,38 @@
+"""Small MLPs with the orthogonal initialisation that PPO implementations rely on."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
+
+
+def mlp(
+    in_dim: int,
+    out_dim: int,
+    hidden: Sequence[int] = (64, 64),
+    *,
+    activation: str = "tanh",
+    out_gain: float = 1.0,
+) -> nn.Sequential:
+    """An MLP with orthogonal weights (gain sqrt(2) inside, ``out_gain`` on the last layer).
+
+    A small ``out_gain`` (0.01 for policy heads) starts the policy near uniform, as in
+    Andrychowicz et al. 2021, "What matters in on-policy RL".
+    """
+    layers: list[nn.Module] = []
+    sizes = [in_dim, *hidden]
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [_init(nn.Linear(a, b), math.sqrt(2)), ACTIVATIONS[activation]()]
+    layers.append(_init(nn.Linear(sizes[-1], out_dim), out_gain))
+    return nn.Sequential(*layers)
+
+
+def _init(layer: nn.Linear, gain: float) -> nn.Linear:
+    nn.init.orthogonal_(layer.weight, gain)
+    nn.init.zeros_(layer.bias)
+    return layer

@@ -1,0 +1,233 @@
+"""Stochastic MLP policies (categorical and Gaussian), their fast sampling path, save and load.
+
+A policy maps a batch of observations to an action distribution. It carries fixed observation
+normalisation statistics (set from expert data or left at identity) and, for continuous actions,
+the env's action bounds, so a saved ``policy.pt`` is all that is needed to act.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from imitlab.envs.spaces import describe_space, obs_dim, space_from_description
+from imitlab.errors import UserError
+from imitlab.nets import mlp
+from imitlab.utils import atomic_torch_save
+
+POLICY_FORMAT = "imitlab.policy"
+POLICY_VERSION = 1
+
+
+class Policy(nn.Module):
+    """Base of the two policy kinds: observation normalisation and numpy acting."""
+
+    discrete: bool
+
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, hidden: Sequence[int]):
+        super().__init__()
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self.hidden = list(hidden)
+        self.obs_dim = obs_dim(observation_space)
+        self.register_buffer("obs_mean", torch.zeros(self.obs_dim))
+        self.register_buffer("obs_std", torch.ones(self.obs_dim))
+
+    def set_obs_normalization(self, mean: np.ndarray, std: np.ndarray) -> None:
+        """Fix the statistics that observations are normalised with (e.g. the expert data's)."""
+        self.obs_mean.copy_(torch.as_tensor(mean, dtype=torch.float32).reshape(-1))
+        self.obs_std.copy_(torch.as_tensor(np.maximum(std, 1e-6), dtype=torch.float32).reshape(-1))
+
+    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
+        return (obs.reshape(obs.shape[0], -1) - self.obs_mean) / self.obs_std
+
+    def distribution(self, obs: torch.Tensor) -> torch.distributions.Distribution:
+        raise NotImplementedError
+
+    def log_prob(self, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+        return self.log_prob_entropy(obs, act)[0]
+
+    def log_prob_entropy(self, obs: torch.Tensor, act: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probability of ``act`` and the entropy at ``obs``, with gradients (no
+        torch.distributions objects: their argument checks cost more than the math here)."""
+        raise NotImplementedError
+
+    def sample(
+        self, obs: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sample actions and their log-probabilities (no gradient)."""
+        raise NotImplementedError
+
+    def mode(self, obs: torch.Tensor) -> torch.Tensor:
+        """The most likely action (deterministic acting)."""
+        raise NotImplementedError
+
+    @torch.inference_mode()
+    def act(self, obs: np.ndarray, *, deterministic: bool = True) -> np.ndarray:
+        """Actions for a batch of numpy observations; the Expert protocol's ``act``."""
+        obs_t = torch.as_tensor(np.asarray(obs, dtype=np.float32))
+        if deterministic:
+            return self.mode(obs_t).numpy()
+        return self.sample(obs_t)[0].numpy()
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "kind": type(self).__name__,
+            "hidden": self.hidden,
+            "obs_space": describe_space(self.observation_space),
+            "act_space": describe_space(self.action_space),
+        }
+
+
+class CategoricalPolicy(Policy):
+    """Softmax policy over a Discrete action space."""
+
+    discrete = True
+
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, hidden: Sequence[int] = (64, 64)):
+        super().__init__(observation_space, action_space, hidden)
+        self.n = int(action_space.n)
+        self.net = mlp(self.obs_dim, self.n, hidden, out_gain=0.01)
+
+    def logits(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(self.normalize(obs))
+
+    def distribution(self, obs: torch.Tensor) -> torch.distributions.Categorical:
+        return torch.distributions.Categorical(logits=self.logits(obs))
+
+    def log_prob_entropy(self, obs, act):
+        logp_all = torch.log_softmax(self.logits(obs), -1)
+        entropy = -(logp_all.exp() * logp_all).sum(-1)
+        return logp_all.gather(-1, act.long().reshape(-1, 1)).squeeze(-1), entropy
+
+    @torch.inference_mode()
+    def sample(self, obs, generator=None):
+        logp_all = torch.log_softmax(self.logits(obs), -1)
+        # Inverse-CDF sampling: one uniform per row, cheaper than torch.multinomial on big batches.
+        u = torch.rand(obs.shape[0], 1, generator=generator)
+        act = (u > logp_all.exp().cumsum(-1)).sum(-1).clamp_(max=self.n - 1)
+        return act, logp_all.gather(-1, act.reshape(-1, 1)).squeeze(-1)
+
+    @torch.inference_mode()
+    def mode(self, obs):
+        return self.logits(obs).argmax(-1)
+
+
+class GaussianPolicy(Policy):
+    """Diagonal Gaussian policy for a Box action space.
+
+    The network works in a unit action space; actions are ``bias + scale * u`` with ``scale`` and
+    ``bias`` taken from the env's bounds, so one learning rate fits envs with any action range.
+    The log-std is one learned vector shared across states.
+    """
+
+    discrete = False
+
+    def __init__(
+        self,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        hidden: Sequence[int] = (64, 64),
+        *,
+        init_log_std: float = -0.5,
+    ):
+        super().__init__(observation_space, action_space, hidden)
+        self.act_dim = int(np.prod(action_space.shape))
+        self.net = mlp(self.obs_dim, self.act_dim, hidden, out_gain=0.01)
+        self.log_std = nn.Parameter(torch.full((self.act_dim,), float(init_log_std)))
+        low = np.asarray(action_space.low, dtype=np.float32).reshape(-1)
+        high = np.asarray(action_space.high, dtype=np.float32).reshape(-1)
+        finite = np.isfinite(low) & np.isfinite(high)
+        scale = np.where(finite, (high - low) / 2, 1.0)
+        bias = np.where(finite, (high + low) / 2, 0.0)
+        self.register_buffer("act_scale", torch.as_tensor(scale, dtype=torch.float32))
+        self.register_buffer("act_bias", torch.as_tensor(bias, dtype=torch.float32))
+
+    def to_unit(self, act: torch.Tensor) -> torch.Tensor:
+        return (act.reshape(act.shape[0], -1) - self.act_bias) / self.act_scale
+
+    def distribution(self, obs: torch.Tensor) -> torch.distributions.Normal:
+        """Distribution of the *unit-space* action ``u``."""
+        return torch.distributions.Normal(self.net(self.normalize(obs)), self.log_std.exp())
+
+    def log_prob_entropy(self, obs, act):
+        # Log-density of the unit-space action: the affine map's Jacobian is a constant that
+        # cancels in every ratio and gradient, so it is left out (here and in ``sample``).
+        mean = self.net(self.normalize(obs))
+        z = (self.to_unit(act) - mean) / self.log_std.exp()
+        logp = (-0.5 * z.square() - self.log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+        entropy = (self.log_std + 0.5 * (1.0 + math.log(2 * math.pi))).sum().expand(len(logp))
+        return logp, entropy
+
+    @torch.inference_mode()
+    def sample(self, obs, generator=None):
+        mean = self.net(self.normalize(obs))
+        std = self.log_std.exp()
+        noise = torch.randn(mean.shape, generator=generator)
+        u = mean + std * noise
+        logp = (-0.5 * noise.square() - self.log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+        return self.act_bias + self.act_scale * u, logp
+
+    @torch.inference_mode()
+    def mode(self, obs):
+        return self.act_bias + self.act_scale * self.net(self.normalize(obs))
+
+
+def make_policy(observation_space: gym.Space, action_space: gym.Space, hidden: Sequence[int] = (64, 64)) -> Policy:
+    """A categorical policy for Discrete actions, a Gaussian one for Box actions."""
+    if isinstance(action_space, gym.spaces.Discrete):
+        return CategoricalPolicy(observation_space, action_space, hidden)
+    if isinstance(action_space, gym.spaces.Box):
+        return GaussianPolicy(observation_space, action_space, hidden)
+    raise UserError(f"unsupported action space {action_space}; imitlab handles Discrete and Box")
+
+
+def save_policy(policy: Policy, path: str | os.PathLike, *, env_id: str, extra: dict | None = None) -> None:
+    """Write ``policy`` to ``path`` atomically, in a file that loads without unpickling code."""
+    payload = {
+        "format": POLICY_FORMAT,
+        "version": POLICY_VERSION,
+        "env_id": env_id,
+        **policy.config(),
+        "state_dict": {k: v.detach().clone() for k, v in policy.state_dict().items()},
+        "extra": extra or {},
+    }
+    atomic_torch_save(payload, path)
+
+
+def load_policy(path: str | os.PathLike) -> tuple[Policy, dict[str, Any]]:
+    """Load a policy saved by :func:`save_policy`; returns ``(policy, file_metadata)``.
+
+    A run directory may be given instead of the file: its ``policy.pt`` is used.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "policy.pt"
+    if not path.is_file():
+        raise UserError(f"policy file {str(path)!r} not found; pass a run directory or a policy.pt file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # a corrupt file or one holding arbitrary pickled objects
+        raise UserError(f"cannot read policy file {str(path)!r}: {e}") from None
+    if not isinstance(payload, dict) or payload.get("format") != POLICY_FORMAT:
+        raise UserError(f"{str(path)!r} is not an imitlab policy file (saved with imitlab.save_policy)")
+    if payload.get("version", 0) > POLICY_VERSION:
+        raise UserError(f"{str(path)!r} was written by a newer imitlab (format version {payload['version']}); upgrade imitlab")
+    obs_space = space_from_description(payload["obs_space"])
+    act_space = space_from_description(payload["act_space"])
+    kinds = {"CategoricalPolicy": CategoricalPolicy, "GaussianPolicy": GaussianPolicy}
+    if payload["kind"] not in kinds:
+        raise UserError(f"{str(path)!r} holds an unknown policy kind {payload['kind']!r}")
+    policy = kinds[payload["kind"]](obs_space, act_space, payload["hidden"])
+    policy.load_state_dict(payload["state_dict"])
+    policy.eval()
+    meta = {k: v for k, v in payload.items() if k != "state_dict"}
+    return policy, meta

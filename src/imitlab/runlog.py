@@ -1,0 +1,100 @@
+"""Run directories: config.json (with versions and seed), metrics.csv, progress.csv, TensorBoard.
+
+``metrics.csv`` holds one row per evaluation during training (env steps, training seconds, mean
+return, normalized score) so a learning curve, and the time to a threshold, can be read from it.
+``progress.csv`` holds the per-iteration training statistics (losses, discriminator accuracy).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from imitlab.errors import UserError
+from imitlab.utils import atomic_write_json, versions
+
+EVAL_COLUMNS = ["env_steps", "epoch", "train_seconds", "mean_return", "std_return", "normalized_score"]
+
+
+def prepare_run_dir(out: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Check that ``out`` may be used as a run directory; create nothing yet."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--out {str(path)!r} is a file; give a directory path")
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise UserError(f"run directory {str(path)!r} is not empty; choose another --out or pass --overwrite")
+    return path
+
+
+class RunLog:
+    """Writes a run directory's records as training goes."""
+
+    def __init__(self, out: str | os.PathLike, config: dict[str, Any], *, tensorboard: bool = True) -> None:
+        self.dir = Path(out)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for name in ("metrics.csv", "progress.csv"):
+            (self.dir / name).unlink(missing_ok=True)
+        atomic_write_json(self.dir / "config.json", {**config, "versions": versions()})
+        self._writers: dict[str, tuple[Any, csv.DictWriter]] = {}
+        self.tb = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.tb = SummaryWriter(str(self.dir / "tb"))
+
+    def _row(self, name: str, row: dict[str, Any], columns: list[str] | None = None) -> None:
+        if name not in self._writers:
+            f = open(self.dir / name, "w", newline="")
+            writer = csv.DictWriter(f, fieldnames=columns or list(row))
+            writer.writeheader()
+            self._writers[name] = (f, writer)
+        f, writer = self._writers[name]
+        writer.writerow(row)
+        f.flush()
+
+    def progress(self, step: int, stats: dict[str, float]) -> None:
+        """Per-iteration training statistics, to progress.csv and TensorBoard under ``train/``."""
+        self._row("progress.csv", {"env_steps": step, **stats})
+        if self.tb is not None:
+            for k, v in stats.items():
+                self.tb.add_scalar(f"train/{k}", v, step)
+
+    def evaluation(self, *, env_steps: int, epoch: int | None, train_seconds: float, result) -> None:
+        """One evaluation during training, to metrics.csv and TensorBoard under ``eval/``."""
+        row = {
+            "env_steps": env_steps,
+            "epoch": "" if epoch is None else epoch,
+            "train_seconds": round(train_seconds, 4),
+            "mean_return": result.mean_return,
+            "std_return": result.std_return,
+            "normalized_score": "" if result.normalized_score is None else result.normalized_score,
+        }
+        self._row("metrics.csv", row, EVAL_COLUMNS)
+        if self.tb is not None:
+            x = env_steps if epoch is None else epoch
+            self.tb.add_scalar("eval/mean_return", result.mean_return, x)
+            if result.normalized_score is not None:
+                self.tb.add_scalar("eval/normalized_score", result.normalized_score, x)
+
+    def summary(self, obj: dict[str, Any]) -> None:
+        atomic_write_json(self.dir / "summary.json", obj)
+
+    def close(self) -> None:
+        for f, _ in self._writers.values():
+            f.close()
+        if self.tb is not None:
+            self.tb.close()
+
+
+def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, float]]:
+    """The evaluation rows of a run's metrics.csv, as floats (blank cells become nan)."""
+    with open(Path(run_dir) / "metrics.csv", newline="") as f:
+        return [{k: float(v) if v != "" else float("nan") for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
+    with open(Path(run_dir) / "config.json") as f:
+        return json.load(f)

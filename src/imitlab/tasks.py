@@ -1,0 +1,58 @@
+"""The task registry: for each supported env, the returns that normalise scores and the defaults
+its runs start from.
+
+``random`` and ``expert`` are mean returns over 50 deterministic evaluation episodes, measured by
+the command recorded beside them (not copied from papers), so that
+``normalized = (R - R_random) / (R_expert - R_random)`` means the same thing in every table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imitlab.errors import UserError
+
+
+@dataclass(frozen=True)
+class Task:
+    env_id: str
+    random_return: float
+    random_std: float
+    expert_return: float
+    expert_std: float
+    measured_with: str  # the commands that measured the two returns
+
+
+TASKS: dict[str, Task] = {
+    task.env_id: task
+    for task in [
+        Task(
+            env_id="CartPole-v1",
+            random_return=19.94,
+            random_std=9.21,
+            expert_return=500.0,
+            expert_std=0.0,
+            measured_with="imitlab eval --env CartPole-v1 --policy random|zoo --episodes 50 --seed 0",
+        ),
+    ]
+}
+
+
+def get_task(env_id: str) -> Task | None:
+    """The registry entry of ``env_id``, or None if it has none."""
+    return TASKS.get(env_id)
+
+
+def normalized_score(env_id: str, mean_return: float) -> float | None:
+    """``(R - R_random) / (R_expert - R_random)`` with the registry's returns; None if unregistered."""
+    task = TASKS.get(env_id)
+    if task is None:
+        return None
+    return (mean_return - task.random_return) / (task.expert_return - task.random_return)
+
+
+def require_task(env_id: str) -> Task:
+    task = TASKS.get(env_id)
+    if task is None:
+        raise UserError(f"{env_id} is not in imitlab's task registry; registered: {', '.join(TASKS)}")
+    return task

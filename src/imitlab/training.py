@@ -1,0 +1,105 @@
+"""What every training loop shares: seeding, a training-only stopwatch, periodic evaluation,
+a progress bar, and the run directory (when one is asked for)."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from imitlab.evaluation import EvalResult, evaluate
+from imitlab.policies import Policy, save_policy
+from imitlab.runlog import RunLog
+
+
+@dataclass
+class TrainResult:
+    """What a training function returns: the final policy, its evaluation, and the eval history."""
+
+    policy: Policy
+    final: EvalResult | None
+    history: list[dict[str, Any]]
+    train_seconds: float
+
+
+class TrainingRun:
+    """Bookkeeping around a training loop.
+
+    ``train_seconds`` counts only time spent training (sampling and updates), not evaluations,
+    so that "seconds to reach a return" measures the algorithm and not the evaluation budget.
+    """
+
+    def __init__(
+        self,
+        *,
+        env_id: str,
+        seed: int,
+        total: int,
+        unit: str,
+        out: str | os.PathLike | None,
+        config: dict[str, Any],
+        eval_every: int,
+        eval_episodes: int,
+        progress: bool,
+        tensorboard: bool = True,
+    ) -> None:
+        self.env_id = env_id
+        self.seed = seed
+        self.eval_every = eval_every
+        self.eval_episodes = eval_episodes
+        self.log = RunLog(out, config, tensorboard=tensorboard) if out is not None else None
+        self.bar = tqdm(total=total, unit=unit, disable=None if progress else True, dynamic_ncols=True, leave=False)
+        self.train_seconds = 0.0
+        self._next_eval = eval_every
+        self._t0: float | None = None
+        self.history: list[dict[str, Any]] = []
+
+    def start_clock(self) -> None:
+        self._t0 = time.perf_counter()
+
+    def stop_clock(self) -> None:
+        if self._t0 is not None:
+            self.train_seconds += time.perf_counter() - self._t0
+            self._t0 = None
+
+    def advance(self, n: int, stats: dict[str, float] | None = None, *, step: int) -> None:
+        self.bar.update(n)
+        if stats and self.log is not None:
+            self.log.progress(step, stats)
+
+    def evaluate(self, policy: Policy, *, env_steps: int, epoch: int | None = None) -> EvalResult:
+        """Evaluate ``policy`` now and record it (the clock must be stopped)."""
+        result = evaluate(policy, self.env_id, episodes=self.eval_episodes, seed=self.seed + 10_000)
+        row = {"env_steps": env_steps, "epoch": epoch, "train_seconds": self.train_seconds, **result.to_dict()}
+        self.history.append(row)
+        if self.log is not None:
+            self.log.evaluation(env_steps=env_steps, epoch=epoch, train_seconds=self.train_seconds, result=result)
+        self.bar.set_postfix(ret=f"{result.mean_return:.1f}", refresh=False)
+        return result
+
+    def evaluation_due(self, progress: int) -> bool:
+        """True once ``progress`` (env steps or epochs) passes the next evaluation point."""
+        if self.eval_every <= 0 or progress < self._next_eval:
+            return False
+        while self._next_eval <= progress:
+            self._next_eval += self.eval_every
+        return True
+
+    def finish(self, policy: Policy, *, final: EvalResult | None, extra: dict[str, Any]) -> None:
+        self.bar.close()
+        if self.log is None:
+            return
+        save_policy(policy, self.log.dir / "policy.pt", env_id=self.env_id, extra={"seed": self.seed})
+        summary = {
+            "env_id": self.env_id,
+            "seed": self.seed,
+            "train_seconds": self.train_seconds,
+            **extra,
+        }
+        if final is not None:
+            summary["final_eval"] = final.to_dict()
+        self.log.summary(summary)
+        self.log.close()
