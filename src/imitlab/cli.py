@@ -266,8 +266,12 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("imitlab: aborted", err=True)
         return 130
+    except click.UsageError as e:
+        where = e.ctx.command_path if e.ctx is not None else "imitlab"
+        click.echo(f"imitlab: error: {e.format_message()} (see '{where} --help')", err=True)
+        return 2
     except click.ClickException as e:
-        e.show()
+        click.echo(f"imitlab: error: {e.format_message()}", err=True)
         return e.exit_code
     except KeyboardInterrupt:
         click.echo("imitlab: interrupted", err=True)

@@ -14,8 +14,10 @@ TASK_DEFAULTS: dict[str, dict] = {
         "expert": PPOConfig(lr=1e-3, anneal_lr=True),
         "expert_steps": 100_000,
         "bc": BCConfig(),
-        "gail": GAILConfig(),
-        "gail_steps": 60_000,
+        # Positive reward form (the GAILConfig default): CartPole rewards survival. Annealing
+        # the generator's learning rate settles it at the end of the budget.
+        "gail": GAILConfig(ppo=PPOConfig(anneal_lr=True)),
+        "gail_steps": 50_000,
     },
 }
 

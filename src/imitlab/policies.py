@@ -108,7 +108,7 @@ class CategoricalPolicy(Policy):
         entropy = -(logp_all.exp() * logp_all).sum(-1)
         return logp_all.gather(-1, act.long().reshape(-1, 1)).squeeze(-1), entropy
 
-    @torch.inference_mode()
+    @torch.no_grad()
     def sample(self, obs, generator=None):
         logp_all = torch.log_softmax(self.logits(obs), -1)
         # Inverse-CDF sampling: one uniform per row, cheaper than torch.multinomial on big batches.
@@ -116,7 +116,7 @@ class CategoricalPolicy(Policy):
         act = (u > logp_all.exp().cumsum(-1)).sum(-1).clamp_(max=self.n - 1)
         return act, logp_all.gather(-1, act.reshape(-1, 1)).squeeze(-1)
 
-    @torch.inference_mode()
+    @torch.no_grad()
     def mode(self, obs):
         return self.logits(obs).argmax(-1)
 
@@ -167,7 +167,7 @@ class GaussianPolicy(Policy):
         entropy = (self.log_std + 0.5 * (1.0 + math.log(2 * math.pi))).sum().expand(len(logp))
         return logp, entropy
 
-    @torch.inference_mode()
+    @torch.no_grad()
     def sample(self, obs, generator=None):
         mean = self.net(self.normalize(obs))
         std = self.log_std.exp()
@@ -176,7 +176,7 @@ class GaussianPolicy(Policy):
         logp = (-0.5 * noise.square() - self.log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
         return self.act_bias + self.act_scale * u, logp
 
-    @torch.inference_mode()
+    @torch.no_grad()
     def mode(self, obs):
         return self.act_bias + self.act_scale * self.net(self.normalize(obs))
 

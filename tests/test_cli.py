@@ -1,0 +1,98 @@
+"""The CLI contract: commands, JSON output, and bad input -> one line on stderr, exit 2, nothing written."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from imitlab.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_demos_collect_info_and_eval(capsys, tmp_path):
+    demos = tmp_path / "d.npz"
+    code, out, _ = run(capsys, "demos", "collect", "--env", "CartPole-v1", "--expert", "zoo", "--episodes", "3", "--seed", "1", "--out", str(demos))
+    assert code == 0 and demos.is_file() and "3 episodes" in out
+    code, out, _ = run(capsys, "demos", "info", str(demos), "--json")
+    info = json.loads(out)
+    assert code == 0
+    assert (info["env_id"], info["episodes"], info["act_space"]) == ("CartPole-v1", 3, "Discrete(2)")
+    assert info["return_mean"] == 500.0
+    code, out, _ = run(capsys, "eval", "--env", "CartPole-v1", "--policy", "zoo", "--episodes", "5", "--json")
+    res = json.loads(out)
+    assert code == 0 and set(res) >= {"mean_return", "std_return", "normalized_score", "episodes"}
+    assert res["mean_return"] == 500.0 and res["normalized_score"] == 1.0 and res["episodes"] == 5
+
+
+def test_train_bc_then_eval_the_run_dir(capsys, tmp_path, cartpole_demo_file):
+    out_dir = tmp_path / "bc"
+    code, out, err = run(capsys, "train", "bc", "--env", "CartPole-v1", "--demos", str(cartpole_demo_file), "--seed", "0",
+                         "--epochs", "2", "--out", str(out_dir), "--eval-episodes", "5", "--episodes", "3")
+    assert code == 0, err
+    assert (out_dir / "policy.pt").is_file() and (out_dir / "config.json").is_file()
+    code, out, _ = run(capsys, "eval", "--env", "CartPole-v1", "--policy", str(out_dir), "--episodes", "3", "--json")
+    assert code == 0 and json.loads(out)["episodes"] == 3
+    # The same out dir again is refused unless --overwrite.
+    code, _, err = run(capsys, "train", "bc", "--env", "CartPole-v1", "--demos", str(cartpole_demo_file), "--epochs", "1", "--out", str(out_dir))
+    assert code == 2 and "--overwrite" in err
+
+
+def test_train_gail_cli(capsys, tmp_path, cartpole_demo_file):
+    out_dir = tmp_path / "gail"
+    code, out, err = run(capsys, "train", "gail", "--env", "CartPole-v1", "--demos", str(cartpole_demo_file), "--seed", "0",
+                         "--steps", "2048", "--out", str(out_dir), "--eval-every", "1024", "--eval-episodes", "3", "--pairs", "300")
+    assert code == 0, err
+    rows = (out_dir / "metrics.csv").read_text().splitlines()
+    assert rows[0] == "env_steps,epoch,train_seconds,mean_return,std_return,normalized_score"
+    assert len(rows) == 3
+    assert json.loads((out_dir / "config.json").read_text())["n_transitions"] == 300
+
+
+def _bad(capsys, tmp_path, *argv, match):
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and match in lines[0], err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written
+
+
+def test_bad_inputs_exit_2_with_one_line_and_write_nothing(capsys, tmp_path, cartpole_demo_file):
+    demos = tmp_path / "d.npz"
+    shutil.copy(cartpole_demo_file, demos)
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(b"garbage")
+    out = str(tmp_path / "run")
+    _bad(capsys, tmp_path, "train", "bc", "--env", "CartPole-v1", "--demos", str(tmp_path / "missing.npz"), "--out", out, match="not found")
+    _bad(capsys, tmp_path, "train", "bc", "--env", "CartPole-v1", "--demos", str(corrupt), "--out", out, match="corrupt")
+    _bad(capsys, tmp_path, "train", "bc", "--env", "Pendulum-v1", "--demos", str(demos), "--out", out, match="do not fit Pendulum-v1")
+    _bad(capsys, tmp_path, "train", "gail", "--env", "CartPole-v0", "--demos", str(demos), "--steps", "100", "--out", out, match="recorded in CartPole-v1")
+    _bad(capsys, tmp_path, "train", "gail", "--env", "NoSuchEnv-v9", "--demos", str(demos), "--steps", "100", "--out", out, match="unknown environment")
+    _bad(capsys, tmp_path, "train", "gail", "--env", "CartPole-v1", "--demos", str(demos), "--steps", "0", "--out", out, match="--steps")
+    _bad(capsys, tmp_path, "train", "gail", "--env", "CartPole-v1", "--demos", str(demos), "--steps", "-5", "--out", out, match="--steps")
+    _bad(capsys, tmp_path, "train", "bc", "--env", "CartPole-v1", "--demos", str(demos), "--epochs", "0", "--out", out, match="--epochs")
+    _bad(capsys, tmp_path, "expert", "train", "--env", "CartPole-v1", "--steps", "0", "--out", out, match="--steps")
+    _bad(capsys, tmp_path, "expert", "train", "--env", "Nope-v0", "--steps", "10", "--out", out, match="unknown environment")
+    _bad(capsys, tmp_path, "demos", "collect", "--env", "Pendulum-v1", "--expert", "zoo", "--episodes", "2", "--out", str(tmp_path / "x.npz"), match="no shipped expert")
+    _bad(capsys, tmp_path, "demos", "collect", "--env", "CartPole-v1", "--expert", "zoo", "--episodes", "0", "--out", str(tmp_path / "x.npz"), match="--episodes")
+    _bad(capsys, tmp_path, "demos", "info", str(corrupt), match="corrupt")
+    _bad(capsys, tmp_path, "eval", "--env", "CartPole-v1", "--policy", str(tmp_path / "nothing"), match="not found")
+    _bad(capsys, tmp_path, "eval", "--env", "Acrobot-v1", "--policy", "zoo", match="no shipped expert")
+
+
+def test_installed_entry_point_exit_status():
+    exe = shutil.which("imitlab")
+    assert exe, "the imitlab console script is not installed"
+    proc = subprocess.run([exe, "eval", "--env", "Bogus-v0", "--policy", "random"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("imitlab: error: unknown environment 'Bogus-v0'")
+    proc = subprocess.run([sys.executable, "-m", "imitlab.cli", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "quickstart" in proc.stdout

@@ -1,0 +1,120 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from imitlab.losses import (
+    REWARD_FORMS,
+    bc_discrete_loss,
+    bc_gaussian_nll_loss,
+    discriminator_loss,
+    gae,
+    gail_reward,
+    ppo_clip_loss,
+)
+
+
+def _gae_reference(rews, values, next_values, term, trunc, gamma, lam):
+    """Per-env, per-episode GAE written the slow obvious way."""
+    T, N = rews.shape
+    adv = np.zeros((T, N))
+    for n in range(N):
+        for t in range(T):
+            total, discount = 0.0, 1.0
+            for k in range(t, T):
+                boot = 0.0 if term[k, n] else next_values[k, n]
+                delta = rews[k, n] + gamma * boot - values[k, n]
+                total += discount * delta
+                if term[k, n] or trunc[k, n]:
+                    break
+                discount *= gamma * lam
+            adv[t, n] = total
+    return adv
+
+
+def test_gae_matches_reference_with_terminations_and_truncations():
+    rng = np.random.default_rng(0)
+    T, N = 12, 3
+    rews = rng.normal(size=(T, N)).astype(np.float32)
+    values = rng.normal(size=(T, N)).astype(np.float32)
+    next_values = rng.normal(size=(T, N)).astype(np.float32)
+    term = rng.random((T, N)) < 0.15
+    trunc = (rng.random((T, N)) < 0.15) & ~term
+    adv, ret = gae(rews, values, next_values, term, trunc, gamma=0.97, lam=0.9)
+    ref = _gae_reference(rews, values, next_values, term, trunc, 0.97, 0.9)
+    np.testing.assert_allclose(adv, ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ret, adv + values, rtol=1e-6)
+
+
+def test_gae_truncation_bootstraps_and_termination_does_not_across_an_autoreset():
+    # One env, 3 steps: step 0 ends an episode, step 1 starts the next one (after autoreset).
+    rews = np.array([[1.0], [1.0], [1.0]], np.float32)
+    values = np.array([[0.0], [5.0], [0.0]], np.float32)
+    next_values = np.array([[10.0], [0.0], [0.0]], np.float32)  # V(final obs of episode 1) = 10
+    no = np.zeros((3, 1), bool)
+    at0 = np.array([[True], [False], [False]])
+    gamma, lam = 0.5, 1.0
+
+    adv_trunc, _ = gae(rews, values, next_values, no, at0, gamma=gamma, lam=lam)
+    adv_term, _ = gae(rews, values, next_values, at0, no, gamma=gamma, lam=lam)
+    # Truncated: bootstrap from the final obs's value, nothing from the next episode (values[1] = 5).
+    assert adv_trunc[0, 0] == pytest.approx(1.0 + gamma * 10.0)
+    # Terminated: no bootstrap at all.
+    assert adv_term[0, 0] == pytest.approx(1.0)
+    # The next episode's first step is the same either way.
+    assert adv_trunc[1, 0] == pytest.approx(adv_term[1, 0])
+
+
+def test_ppo_clip_loss_clips_the_ratio_in_the_advantage_direction():
+    old = torch.zeros(2)
+    adv = torch.tensor([1.0, -1.0])
+    # ratio e^1 > 1 + clip: the positive advantage is capped at (1 + clip); the negative one is not.
+    logp = torch.ones(2)
+    loss = ppo_clip_loss(logp, old, adv, clip=0.2)
+    assert loss.item() == pytest.approx(-(1.2 * 1.0 + math.e * -1.0) / 2)
+
+
+@pytest.mark.parametrize("form", REWARD_FORMS)
+def test_reward_forms_are_finite_at_extreme_logits(form):
+    logits = torch.tensor([-50.0, -5.0, 0.0, 5.0, 50.0])
+    r = gail_reward(logits, form)
+    assert torch.isfinite(r).all()
+    assert (r[1:] >= r[:-1]).all()  # more expert-like, more reward
+
+
+def test_reward_forms_signs_and_values():
+    logits = torch.tensor([-50.0, -2.0, 0.0, 2.0, 50.0])
+    d = torch.sigmoid(logits.double())
+    pos = gail_reward(logits, "positive")
+    neg = gail_reward(logits, "negative")
+    assert (pos > 0).all() and (neg < 0).all()
+    torch.testing.assert_close(pos[1:4].double(), -torch.log(1 - d[1:4]), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(neg[1:4].double(), torch.log(d[1:4]), rtol=1e-5, atol=1e-6)
+    assert pos[0].item() == pytest.approx(0.0, abs=1e-20)
+    assert pos[-1].item() == pytest.approx(50.0)
+    assert neg[0].item() == pytest.approx(-50.0)
+    torch.testing.assert_close(gail_reward(logits, "logit"), logits)
+    torch.testing.assert_close(gail_reward(logits, "logit"), pos + neg)  # log D - log(1-D)
+    with pytest.raises(ValueError):
+        gail_reward(logits, "argmax")
+
+
+def test_discriminator_loss_is_bce_with_expert_label_one():
+    e = torch.tensor([2.0, 0.0])
+    p = torch.tensor([-1.0])
+    expected = -(math.log(torch.sigmoid(torch.tensor(2.0))) + math.log(0.5)) / 2 - math.log(1 - torch.sigmoid(torch.tensor(-1.0)))
+    assert discriminator_loss(e, p).item() == pytest.approx(expected, rel=1e-6)
+    # A perfect discriminator has a loss near 0, a confused one log 4.
+    assert discriminator_loss(torch.tensor([30.0]), torch.tensor([-30.0])).item() < 1e-10
+    assert discriminator_loss(torch.zeros(4), torch.zeros(4)).item() == pytest.approx(2 * math.log(2))
+
+
+def test_bc_losses():
+    logits = torch.tensor([[10.0, -10.0], [0.0, 0.0]])
+    assert bc_discrete_loss(logits, torch.tensor([0, 1])).item() == pytest.approx(math.log(2) / 2, rel=1e-4)
+    mean = torch.zeros(1, 2)
+    log_std = torch.zeros(1, 2)
+    acts = torch.tensor([[1.0, -1.0]])
+    nll = torch.distributions.Normal(mean, log_std.exp()).log_prob(acts).sum() * -1
+    assert bc_gaussian_nll_loss(mean, log_std, acts).item() == pytest.approx(nll.item() - math.log(2 * math.pi), rel=1e-6)
