@@ -7,7 +7,6 @@ import torch
 from imitlab.losses import (
     REWARD_FORMS,
     bc_discrete_loss,
-    bc_gaussian_nll_loss,
     discriminator_loss,
     gae,
     gail_reward,
@@ -113,8 +112,3 @@ def test_discriminator_loss_is_bce_with_expert_label_one():
 def test_bc_losses():
     logits = torch.tensor([[10.0, -10.0], [0.0, 0.0]])
     assert bc_discrete_loss(logits, torch.tensor([0, 1])).item() == pytest.approx(math.log(2) / 2, rel=1e-4)
-    mean = torch.zeros(1, 2)
-    log_std = torch.zeros(1, 2)
-    acts = torch.tensor([[1.0, -1.0]])
-    nll = torch.distributions.Normal(mean, log_std.exp()).log_prob(acts).sum() * -1
-    assert bc_gaussian_nll_loss(mean, log_std, acts).item() == pytest.approx(nll.item() - math.log(2 * math.pi), rel=1e-6)

@@ -54,15 +54,15 @@ def bc_discrete_loss(logits: torch.Tensor, acts: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits, acts.long())
 
 
-def bc_gaussian_nll_loss(mean: torch.Tensor, log_std: torch.Tensor, acts: torch.Tensor) -> torch.Tensor:
-    """Behavioral cloning for continuous actions: negative log-likelihood of the expert's action
-    under a diagonal Gaussian (maximum likelihood), summed over action dimensions."""
-    var = torch.exp(2 * log_std)
-    return (0.5 * (acts - mean).square() / var + log_std).sum(-1).mean()
+def bc_nll_loss(log_probs: torch.Tensor) -> torch.Tensor:
+    """Behavioral cloning for continuous actions: negative log-likelihood of the expert's actions
+    under the policy (maximum likelihood); ``log_probs`` are the policy's log pi(a_expert | s)."""
+    return -log_probs.mean()
 
 
 def bc_mse_loss(mean: torch.Tensor, acts: torch.Tensor) -> torch.Tensor:
-    """Behavioral cloning for continuous actions: squared error of the mean action."""
+    """Behavioral cloning for continuous actions: squared error of the policy's deterministic
+    action, both in the unit action space."""
     return (acts - mean).square().sum(-1).mean()
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from imitlab.envs.spaces import describe_space, obs_dim, space_from_description
@@ -122,11 +123,17 @@ class CategoricalPolicy(Policy):
 
 
 class GaussianPolicy(Policy):
-    """Diagonal Gaussian policy for a Box action space.
+    """Diagonal Gaussian policy for a Box action space, optionally tanh-squashed.
 
-    The network works in a unit action space; actions are ``bias + scale * u`` with ``scale`` and
+    The network works in a unit action space; actions are ``bias + scale * y`` with ``scale`` and
     ``bias`` taken from the env's bounds, so one learning rate fits envs with any action range.
-    The log-std is one learned vector shared across states.
+    Unsquashed, ``y = u ~ N(mean, std)`` and the env clips out-of-bound actions; squashed,
+    ``y = tanh(u)`` stays inside the bounds and the log-probability carries the change-of-variables
+    term ``-sum log(1 - tanh(u)^2)`` (Haarnoja et al. 2018, appendix C). The log-std is one learned
+    vector (``state_dependent_std=False``) or a second head of the network.
+
+    Log-probabilities are of the unit-space action: the affine map's Jacobian is a constant that
+    cancels in every ratio and gradient, so it is left out.
     """
 
     discrete = False
@@ -137,15 +144,25 @@ class GaussianPolicy(Policy):
         action_space: gym.Space,
         hidden: Sequence[int] = (64, 64),
         *,
+        squash: bool = False,
+        state_dependent_std: bool = False,
         init_log_std: float = -0.5,
     ):
         super().__init__(observation_space, action_space, hidden)
+        self.squash = squash
+        self.state_dependent_std = state_dependent_std
         self.act_dim = int(np.prod(action_space.shape))
-        self.net = mlp(self.obs_dim, self.act_dim, hidden, out_gain=0.01)
-        self.log_std = nn.Parameter(torch.full((self.act_dim,), float(init_log_std)))
+        self.net = mlp(self.obs_dim, self.act_dim * (2 if state_dependent_std else 1), hidden, out_gain=0.01)
+        if state_dependent_std:
+            with torch.no_grad():
+                self.net[-1].bias[self.act_dim :] = init_log_std
+        else:
+            self.log_std = nn.Parameter(torch.full((self.act_dim,), float(init_log_std)))
         low = np.asarray(action_space.low, dtype=np.float32).reshape(-1)
         high = np.asarray(action_space.high, dtype=np.float32).reshape(-1)
         finite = np.isfinite(low) & np.isfinite(high)
+        if squash and not finite.all():
+            raise UserError("a tanh-squashed policy needs finite action bounds; use squash=False")
         scale = np.where(finite, (high - low) / 2, 1.0)
         bias = np.where(finite, (high + low) / 2, 0.0)
         self.register_buffer("act_scale", torch.as_tensor(scale, dtype=torch.float32))
@@ -154,39 +171,82 @@ class GaussianPolicy(Policy):
     def to_unit(self, act: torch.Tensor) -> torch.Tensor:
         return (act.reshape(act.shape[0], -1) - self.act_bias) / self.act_scale
 
+    def mean_log_std(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and log-std of the pre-squash Gaussian ``u``."""
+        out = self.net(self.normalize(obs))
+        if self.state_dependent_std:
+            mean, log_std = out.chunk(2, -1)
+            return mean, log_std.clamp(-5.0, 2.0)
+        return out, self.log_std.expand_as(out)
+
     def distribution(self, obs: torch.Tensor) -> torch.distributions.Normal:
-        """Distribution of the *unit-space* action ``u``."""
-        return torch.distributions.Normal(self.net(self.normalize(obs)), self.log_std.exp())
+        """The pre-squash Gaussian of ``u`` (the unit-space action itself when unsquashed)."""
+        mean, log_std = self.mean_log_std(obs)
+        return torch.distributions.Normal(mean, log_std.exp())
+
+    def mean_unit_action(self, obs: torch.Tensor) -> torch.Tensor:
+        """The deterministic action in unit space (with gradients)."""
+        mean = self.mean_log_std(obs)[0]
+        return torch.tanh(mean) if self.squash else mean
 
     def log_prob_entropy(self, obs, act):
-        # Log-density of the unit-space action: the affine map's Jacobian is a constant that
-        # cancels in every ratio and gradient, so it is left out (here and in ``sample``).
-        mean = self.net(self.normalize(obs))
-        z = (self.to_unit(act) - mean) / self.log_std.exp()
-        logp = (-0.5 * z.square() - self.log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
-        entropy = (self.log_std + 0.5 * (1.0 + math.log(2 * math.pi))).sum().expand(len(logp))
+        mean, log_std = self.mean_log_std(obs)
+        y = self.to_unit(act)
+        if self.squash:
+            u = torch.atanh(y.clamp(-1 + 1e-6, 1 - 1e-6))
+        else:
+            u = y
+        logp = _normal_log_prob((u - mean) / log_std.exp(), log_std)
+        if self.squash:
+            logp = logp - _tanh_log_det(u)
+        # Squashed, this is the pre-squash Gaussian's entropy: the usual stand-in, with no closed form.
+        entropy = (log_std + 0.5 * (1.0 + math.log(2 * math.pi))).sum(-1)
         return logp, entropy
 
-    @torch.no_grad()
-    def sample(self, obs, generator=None):
-        mean = self.net(self.normalize(obs))
-        std = self.log_std.exp()
+    def rsample(self, obs: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reparameterised sample and its log-probability, differentiable (for SAC-style actors)."""
+        mean, log_std = self.mean_log_std(obs)
         noise = torch.randn(mean.shape, generator=generator)
-        u = mean + std * noise
-        logp = (-0.5 * noise.square() - self.log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+        u = mean + log_std.exp() * noise
+        logp = _normal_log_prob(noise, log_std)
+        if self.squash:
+            logp = logp - _tanh_log_det(u)
+            u = torch.tanh(u)
         return self.act_bias + self.act_scale * u, logp
 
     @torch.no_grad()
+    def sample(self, obs, generator=None):
+        return self.rsample(obs, generator)
+
+    @torch.no_grad()
     def mode(self, obs):
-        return self.act_bias + self.act_scale * self.net(self.normalize(obs))
+        return self.act_bias + self.act_scale * self.mean_unit_action(obs)
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "squash": self.squash, "state_dependent_std": self.state_dependent_std}
 
 
-def make_policy(observation_space: gym.Space, action_space: gym.Space, hidden: Sequence[int] = (64, 64)) -> Policy:
-    """A categorical policy for Discrete actions, a Gaussian one for Box actions."""
+def _normal_log_prob(z: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
+    """Log-density of ``mean + exp(log_std) * z`` under N(mean, exp(log_std)), summed over dims."""
+    return (-0.5 * z.square() - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+
+
+def _tanh_log_det(u: torch.Tensor) -> torch.Tensor:
+    """``sum log(1 - tanh(u)^2)``, computed stably as ``2 (log 2 - u - softplus(-2u))``."""
+    return (2.0 * (math.log(2.0) - u - F.softplus(-2.0 * u))).sum(-1)
+
+
+def make_policy(
+    observation_space: gym.Space, action_space: gym.Space, hidden: Sequence[int] = (64, 64), **gaussian_options
+) -> Policy:
+    """A categorical policy for Discrete actions, a Gaussian one for Box actions.
+
+    ``gaussian_options`` (``squash``, ``state_dependent_std``, ``init_log_std``) apply to Box actions.
+    """
     if isinstance(action_space, gym.spaces.Discrete):
         return CategoricalPolicy(observation_space, action_space, hidden)
     if isinstance(action_space, gym.spaces.Box):
-        return GaussianPolicy(observation_space, action_space, hidden)
+        return GaussianPolicy(observation_space, action_space, hidden, **gaussian_options)
     raise UserError(f"unsupported action space {action_space}; imitlab handles Discrete and Box")
 
 
@@ -226,7 +286,8 @@ def load_policy(path: str | os.PathLike) -> tuple[Policy, dict[str, Any]]:
     kinds = {"CategoricalPolicy": CategoricalPolicy, "GaussianPolicy": GaussianPolicy}
     if payload["kind"] not in kinds:
         raise UserError(f"{str(path)!r} holds an unknown policy kind {payload['kind']!r}")
-    policy = kinds[payload["kind"]](obs_space, act_space, payload["hidden"])
+    options = {k: payload[k] for k in ("squash", "state_dependent_std") if k in payload}
+    policy = kinds[payload["kind"]](obs_space, act_space, payload["hidden"], **options)
     policy.load_state_dict(payload["state_dict"])
     policy.eval()
     meta = {k: v for k, v in payload.items() if k != "state_dict"}

@@ -16,7 +16,7 @@ import torch
 from imitlab.algorithms._inputs import expert_transitions, obs_stats, positive
 from imitlab.data.demos import Demonstrations, Transitions
 from imitlab.errors import UserError
-from imitlab.losses import bc_discrete_loss, bc_gaussian_nll_loss, bc_mse_loss
+from imitlab.losses import bc_discrete_loss, bc_mse_loss, bc_nll_loss
 from imitlab.policies import Policy, make_policy
 from imitlab.training import TrainingRun, TrainResult
 from imitlab.utils import seed_everything
@@ -66,8 +66,6 @@ def train_bc(
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr, weight_decay=config.weight_decay, foreach=True)
     obs = torch.as_tensor(trans.obs, dtype=torch.float32)
     acts = torch.as_tensor(trans.acts)
-    if not policy.discrete:
-        acts = policy.to_unit(acts.float())
 
     run = TrainingRun(
         env_id=env_id, seed=seed, total=config.epochs, unit="epoch", out=out,
@@ -98,7 +96,6 @@ def train_bc(
 def _bc_loss(policy: Policy, obs: torch.Tensor, acts: torch.Tensor, continuous_loss: str) -> torch.Tensor:
     if policy.discrete:
         return bc_discrete_loss(policy.logits(obs), acts)
-    dist = policy.distribution(obs)
     if continuous_loss == "mse":
-        return bc_mse_loss(dist.mean, acts)
-    return bc_gaussian_nll_loss(dist.mean, policy.log_std.expand_as(dist.mean), acts)
+        return bc_mse_loss(policy.mean_unit_action(obs), policy.to_unit(acts))
+    return bc_nll_loss(policy.log_prob(obs, acts))
