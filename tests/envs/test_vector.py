@@ -7,7 +7,7 @@ from imitlab.errors import UserError
 
 
 def test_gymnasium_backend_gives_final_observation_at_truncation():
-    venv = make_vec_env("Pendulum-v1", 2)  # no batched version: gymnasium's SyncVectorEnv
+    venv = make_vec_env("Pendulum-v1", 2, backend="gymnasium")
     assert isinstance(venv, GymVecEnv)
     obs = venv.reset(seed=0)
     for t in range(200):
@@ -25,13 +25,21 @@ def test_gymnasium_backend_gives_final_observation_at_truncation():
 
 
 def test_continuous_actions_are_clipped_to_the_bounds():
-    a = make_vec_env("Pendulum-v1", 1)
-    b = make_vec_env("Pendulum-v1", 1)
+    a = make_vec_env("Pendulum-v1", 1, backend="gymnasium")
+    b = make_vec_env("Pendulum-v1", 1, backend="gymnasium")
     a.reset(seed=3)
     b.reset(seed=3)
     out_a = a.step(np.array([[100.0]], np.float32))
     out_b = b.step(np.array([[2.0]], np.float32))
     np.testing.assert_array_equal(out_a[0], out_b[0])
+
+
+def test_batched_pendulum_clips_too():
+    a = make_vec_env("Pendulum-v1", 1)
+    b = make_vec_env("Pendulum-v1", 1)
+    a.reset(seed=3)
+    b.reset(seed=3)
+    np.testing.assert_array_equal(a.step(np.array([[100.0]], np.float32))[0], b.step(np.array([[2.0]], np.float32))[0])
 
 
 def test_unknown_env_id_is_a_user_error():
