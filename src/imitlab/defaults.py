@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from imitlab.algorithms.bc import BCConfig
 from imitlab.algorithms.gail import GAILConfig
-from imitlab.rl.ppo import PPOConfig
+from imitlab.rl import PPOConfig, ReinforceConfig
 
 # env id -> settings; "gail_steps" is the env-step budget the quickstart and benchmarks give GAIL.
 TASK_DEFAULTS: dict[str, dict] = {
@@ -14,9 +14,8 @@ TASK_DEFAULTS: dict[str, dict] = {
         "expert": PPOConfig(lr=1e-3, anneal_lr=True),
         "expert_steps": 100_000,
         "bc": BCConfig(),
-        # Positive reward form (the GAILConfig default): CartPole rewards survival. Annealing
-        # the generator's learning rate settles it at the end of the budget.
-        "gail": GAILConfig(ppo=PPOConfig(anneal_lr=True)),
+        # Positive reward form (the GAILConfig default): CartPole rewards survival.
+        "gail": GAILConfig(reinforce=ReinforceConfig(anneal_lr=True)),
         "gail_steps": 50_000,
     },
 }

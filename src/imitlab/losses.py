@@ -43,10 +43,71 @@ def gae(
     return adv, adv + values
 
 
+def discounted_returns(
+    rews: np.ndarray,
+    terminated: np.ndarray,
+    truncated: np.ndarray,
+    next_values: np.ndarray,
+    *,
+    gamma: float,
+) -> np.ndarray:
+    """Discounted reward-to-go within each episode, [T, N] arrays (Williams 1992, REINFORCE).
+
+    ``G_t = r_t + gamma * G_{t+1}``, restarted at every episode end so no return ever crosses into
+    the next episode: 0 after a termination, ``next_values`` after a time-limit truncation and after
+    the last step of the batch (pass zeros for plain Monte-Carlo returns cut at those points).
+    """
+    T = rews.shape[0]
+    out = np.zeros_like(rews, dtype=np.float32)
+    cut = truncated.copy()
+    cut[-1] = True  # the batch ends mid-episode: bootstrap (or cut) there
+    following = np.zeros_like(rews[0], dtype=np.float32)
+    for t in range(T - 1, -1, -1):
+        tail = np.where(cut[t], next_values[t], following)
+        following = rews[t] + gamma * np.where(terminated[t], 0.0, tail)
+        out[t] = following
+    return out
+
+
 def ppo_clip_loss(logp: torch.Tensor, old_logp: torch.Tensor, adv: torch.Tensor, clip: float) -> torch.Tensor:
     """PPO's clipped surrogate objective, negated for minimisation (Schulman et al. 2017, arXiv:1707.06347)."""
     ratio = torch.exp(logp - old_logp)
     return -torch.min(ratio * adv, ratio.clamp(1.0 - clip, 1.0 + clip) * adv).mean()
+
+
+def categorical_kl(old_logits: torch.Tensor, new_logits: torch.Tensor) -> torch.Tensor:
+    """KL(old || new) per row between categorical distributions given by logits."""
+    old_logp = torch.log_softmax(old_logits, -1)
+    return (old_logp.exp() * (old_logp - torch.log_softmax(new_logits, -1))).sum(-1)
+
+
+def gaussian_kl(
+    old_mean: torch.Tensor, old_log_std: torch.Tensor, new_mean: torch.Tensor, new_log_std: torch.Tensor
+) -> torch.Tensor:
+    """KL(old || new) per row between diagonal Gaussians, summed over dimensions. (The KL between
+    two tanh-squashed Gaussians equals that of their pre-squash Gaussians: tanh is a bijection.)"""
+    var_ratio = torch.exp(2 * (old_log_std - new_log_std))
+    return (0.5 * (var_ratio + (old_mean - new_mean).square() * torch.exp(-2 * new_log_std) - 1) + new_log_std - old_log_std).sum(-1)
+
+
+def conjugate_gradient(fvp, b: torch.Tensor, iters: int = 10, tol: float = 1e-10) -> torch.Tensor:
+    """Solve ``F x = b`` for symmetric positive-definite F given only products ``fvp(v) = F v``
+    (TRPO's natural-gradient step, Schulman et al. 2015, arXiv:1502.05477, appendix C)."""
+    x = torch.zeros_like(b)
+    r = b.clone()
+    p = b.clone()
+    rr = r.dot(r)
+    for _ in range(iters):
+        Fp = fvp(p)
+        alpha = rr / (p.dot(Fp) + 1e-12)
+        x += alpha * p
+        r -= alpha * Fp
+        rr_new = r.dot(r)
+        if rr_new < tol:
+            break
+        p = r + (rr_new / rr) * p
+        rr = rr_new
+    return x
 
 
 def bc_discrete_loss(logits: torch.Tensor, acts: torch.Tensor) -> torch.Tensor:
@@ -73,6 +134,24 @@ def discriminator_loss(expert_logits: torch.Tensor, policy_logits: torch.Tensor)
     return F.binary_cross_entropy_with_logits(
         expert_logits, torch.ones_like(expert_logits)
     ) + F.binary_cross_entropy_with_logits(policy_logits, torch.zeros_like(policy_logits))
+
+
+def bernoulli_entropy(logits: torch.Tensor) -> torch.Tensor:
+    """Mean entropy of Bernoulli(sigmoid(logits)); a discriminator entropy bonus keeps it from
+    growing over-confident (as in the `imitation` library's GAIL)."""
+    p = torch.sigmoid(logits)
+    return (F.softplus(logits) - p * logits).mean()
+
+
+def gradient_penalty(critic, expert_x: torch.Tensor, policy_x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``E[(||grad_x critic(x)|| - 1)^2]`` at random interpolates of expert and policy inputs
+    (Gulrajani et al. 2017, arXiv:1704.00028; used for GAIL's discriminator by Kostrikov et al.
+    2019, DAC). ``critic`` maps encoded inputs [B, d] to logits [B]."""
+    n = min(len(expert_x), len(policy_x))
+    eps = torch.rand(n, 1, generator=generator)
+    x = (eps * expert_x[:n] + (1 - eps) * policy_x[:n]).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    return (grad.norm(dim=-1) - 1).square().mean()
 
 
 REWARD_FORMS = ("positive", "negative", "logit")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from torch import nn
 
 from imitlab.envs.spaces import describe_space, obs_dim, space_from_description
 from imitlab.errors import UserError
+from imitlab.losses import categorical_kl, gaussian_kl
 from imitlab.nets import mlp
 from imitlab.utils import atomic_torch_save
 
@@ -59,6 +61,14 @@ class Policy(nn.Module):
     def log_prob_entropy(self, obs: torch.Tensor, act: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Log-probability of ``act`` and the entropy at ``obs``, with gradients (no
         torch.distributions objects: their argument checks cost more than the math here)."""
+        raise NotImplementedError
+
+    def dist_params(self, obs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The tensors that define the action distribution at ``obs`` (for KL computations)."""
+        raise NotImplementedError
+
+    def kl(self, old_params: tuple[torch.Tensor, ...], obs: torch.Tensor) -> torch.Tensor:
+        """Per-observation KL(old || current) from ``old_params = dist_params(obs)`` taken earlier."""
         raise NotImplementedError
 
     def sample(
@@ -103,6 +113,12 @@ class CategoricalPolicy(Policy):
 
     def distribution(self, obs: torch.Tensor) -> torch.distributions.Categorical:
         return torch.distributions.Categorical(logits=self.logits(obs))
+
+    def dist_params(self, obs):
+        return (self.logits(obs),)
+
+    def kl(self, old_params, obs):
+        return categorical_kl(old_params[0], self.logits(obs))
 
     def log_prob_entropy(self, obs, act):
         logp_all = torch.log_softmax(self.logits(obs), -1)
@@ -179,6 +195,12 @@ class GaussianPolicy(Policy):
             return mean, log_std.clamp(-5.0, 2.0)
         return out, self.log_std.expand_as(out)
 
+    def dist_params(self, obs):
+        return self.mean_log_std(obs)
+
+    def kl(self, old_params, obs):
+        return gaussian_kl(*old_params, *self.mean_log_std(obs))
+
     def distribution(self, obs: torch.Tensor) -> torch.distributions.Normal:
         """The pre-squash Gaussian of ``u`` (the unit-space action itself when unsquashed)."""
         mean, log_std = self.mean_log_std(obs)
@@ -234,6 +256,22 @@ def _normal_log_prob(z: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
 def _tanh_log_det(u: torch.Tensor) -> torch.Tensor:
     """``sum log(1 - tanh(u)^2)``, computed stably as ``2 (log 2 - u - softplus(-2u))``."""
     return (2.0 * (math.log(2.0) - u - F.softplus(-2.0 * u))).sum(-1)
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """How to build a policy: hidden sizes and, for Box actions, the Gaussian's options."""
+
+    hidden: tuple[int, ...] = (64, 64)
+    squash: bool = False
+    state_dependent_std: bool = False
+    init_log_std: float = -0.5
+
+    def build(self, observation_space: gym.Space, action_space: gym.Space) -> Policy:
+        return make_policy(
+            observation_space, action_space, self.hidden, squash=self.squash,
+            state_dependent_std=self.state_dependent_std, init_log_std=self.init_log_std,
+        )
 
 
 def make_policy(

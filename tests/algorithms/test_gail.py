@@ -8,10 +8,11 @@ from imitlab.evaluation import evaluate
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_gail_reaches_475_on_cartpole_from_a_random_policy(cartpole_demos, seed):
+@pytest.mark.parametrize("generator", ["reinforce", "ppo", "trpo"])
+def test_gail_reaches_475_on_cartpole_from_a_random_policy(cartpole_demos, generator, seed):
     result = train_gail(
         env_id="CartPole-v1", demos=cartpole_demos, total_steps=defaults_for("CartPole-v1", "gail_steps", None),
-        seed=seed, config=gail_config("CartPole-v1"), eval_every=0, eval_episodes=5,
+        seed=seed, config=gail_config("CartPole-v1", generator=generator), eval_every=0, eval_episodes=5,
     )
     assert evaluate(result.policy, "CartPole-v1", episodes=50, seed=777).mean_return >= 475
 

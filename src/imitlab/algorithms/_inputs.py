@@ -34,3 +34,17 @@ def obs_stats(obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and std of observations, std floored so constant features do not blow up."""
     flat = obs.reshape(len(obs), -1).astype(np.float64)
     return flat.mean(0), np.maximum(flat.std(0), 1e-3)
+
+
+def check_init_policy(policy, env_id: str, obs_space, act_space) -> None:
+    """A warm-start policy must act in ``env_id``'s spaces."""
+    from imitlab.envs.spaces import same_space, space_summary
+
+    have_obs, have_act = describe_space(policy.observation_space), describe_space(policy.action_space)
+    want_obs, want_act = describe_space(obs_space), describe_space(act_space)
+    if not (same_space(have_obs, want_obs) and same_space(have_act, want_act)):
+        raise UserError(
+            f"the initial policy acts on {space_summary(have_obs)} -> {space_summary(have_act)}, "
+            f"but {env_id} has {space_summary(want_obs)} -> {space_summary(want_act)}; "
+            f"start from a run trained on {env_id}"
+        )

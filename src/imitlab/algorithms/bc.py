@@ -8,7 +8,7 @@ or squared error of the mean. Observations are normalised with the demonstration
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -17,7 +17,7 @@ from imitlab.algorithms._inputs import expert_transitions, obs_stats, positive
 from imitlab.data.demos import Demonstrations, Transitions
 from imitlab.errors import UserError
 from imitlab.losses import bc_discrete_loss, bc_mse_loss, bc_nll_loss
-from imitlab.policies import Policy, make_policy
+from imitlab.policies import Policy, PolicySpec
 from imitlab.training import TrainingRun, TrainResult
 from imitlab.utils import seed_everything
 
@@ -28,7 +28,7 @@ class BCConfig:
     batch_size: int = 128
     lr: float = 3e-3
     weight_decay: float = 0.0
-    hidden: tuple[int, ...] = (64, 64)
+    policy: PolicySpec = field(default_factory=PolicySpec)
     continuous_loss: str = "nll"  # "nll" or "mse"
 
 
@@ -61,7 +61,7 @@ def train_bc(
         raise UserError(f"unknown continuous_loss {config.continuous_loss!r}; use 'nll' or 'mse'")
     trans, obs_space, act_space = expert_transitions(env_id, demos)
     rng = seed_everything(seed)
-    policy = make_policy(obs_space, act_space, config.hidden)
+    policy = config.policy.build(obs_space, act_space)
     policy.set_obs_normalization(*obs_stats(trans.obs))
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr, weight_decay=config.weight_decay, foreach=True)
     obs = torch.as_tensor(trans.obs, dtype=torch.float32)

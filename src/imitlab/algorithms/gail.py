@@ -1,8 +1,15 @@
 """Generative Adversarial Imitation Learning (Ho & Ermon 2016, arXiv:1606.03476).
 
 Each round: roll out the policy in vectorized envs; train the discriminator to tell expert
-(s, a) pairs from the policy's; turn its logits into a reward (see ``losses.gail_reward`` for the
-forms and their bias); take a PPO step on that reward. The environment's own reward is never used.
+(s, a) pairs from the policy's; turn its logits into a reward (``losses.gail_reward`` documents
+the forms and their bias); take a generator step (REINFORCE, PPO or TRPO) on that reward.
+The environment's own reward is never used.
+
+Absorbing states (Kostrikov et al. 2019, DAC), for tasks whose episodes end at a goal: after a
+true termination the agent is taken to sit in an absorbing state forever, whose reward the
+discriminator also learns (it sees the absorbing state after each terminated expert episode and
+after each policy termination). The infinite tail ``gamma / (1 - gamma) * r_absorbing`` is added
+to the terminal transition's reward, which is exactly the return of that tail.
 """
 
 from __future__ import annotations
@@ -13,14 +20,14 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from imitlab.algorithms._inputs import expert_transitions, obs_stats, positive
+from imitlab.algorithms._inputs import check_init_policy, expert_transitions, obs_stats, positive
 from imitlab.data.demos import Demonstrations, Transitions
 from imitlab.discriminator import Discriminator
 from imitlab.envs.vector import make_vec_env
 from imitlab.errors import UserError
-from imitlab.losses import REWARD_FORMS, discriminator_loss, gail_reward
-from imitlab.policies import make_policy
-from imitlab.rl.ppo import PPO, PPOConfig
+from imitlab.losses import REWARD_FORMS, bernoulli_entropy, discriminator_loss, gail_reward, gradient_penalty
+from imitlab.policies import Policy, PolicySpec
+from imitlab.rl import GENERATORS, PPOConfig, ReinforceConfig, TRPOConfig, make_generator
 from imitlab.sampling import RolloutSampler
 from imitlab.training import TrainingRun, TrainResult
 from imitlab.utils import seed_everything
@@ -28,13 +35,24 @@ from imitlab.utils import seed_everything
 
 @dataclass(frozen=True)
 class GAILConfig:
+    generator: str = "ppo"
     ppo: PPOConfig = field(default_factory=PPOConfig)
+    trpo: TRPOConfig = field(default_factory=TRPOConfig)
+    reinforce: ReinforceConfig = field(default_factory=ReinforceConfig)
+    policy: PolicySpec = field(default_factory=PolicySpec)
     reward: str = "positive"
+    normalize_reward: bool = False  # divide rewards by their running std (keeps their sign)
+    absorbing: bool = False
     disc_lr: float = 3e-4
-    disc_epochs: int = 1
+    disc_epochs: int = 1  # passes over each policy batch per round
     disc_minibatch_size: int = 256
     disc_hidden: tuple[int, ...] = (64, 64)
-    hidden: tuple[int, ...] = (64, 64)
+    disc_grad_penalty: float = 0.0
+    disc_entropy_bonus: float = 0.0
+    disc_obs_norm: bool = True  # normalise the discriminator's observations with expert statistics
+
+    def generator_config(self):
+        return {"ppo": self.ppo, "trpo": self.trpo, "reinforce": self.reinforce}[self.generator]
 
 
 def train_gail(
@@ -44,6 +62,7 @@ def train_gail(
     total_steps: int,
     seed: int = 0,
     config: GAILConfig = GAILConfig(),
+    init_policy: Policy | None = None,
     out: str | os.PathLike | None = None,
     eval_every: int = 10_000,
     eval_episodes: int = 50,
@@ -57,60 +76,92 @@ def train_gail(
         total_steps: the environment-step budget.
         seed: seeds networks, sampling and env resets.
         config: hyperparameters (generator, discriminator, reward form).
+        init_policy: start the generator from this policy (e.g. a BC run's) instead of a random one.
         out: a run directory to write, or None.
         eval_every: evaluate every this many env steps (0: only at the end).
         eval_episodes: episodes per evaluation.
         progress: show a progress bar.
     """
+    cfg = config
     positive("total_steps", total_steps)
-    if config.reward not in REWARD_FORMS:
-        raise UserError(f"unknown reward form {config.reward!r}; choose one of {', '.join(REWARD_FORMS)}")
+    if cfg.reward not in REWARD_FORMS:
+        raise UserError(f"unknown reward form {cfg.reward!r}; choose one of {', '.join(REWARD_FORMS)}")
+    if cfg.generator not in GENERATORS:
+        raise UserError(f"unknown generator {cfg.generator!r}; choose one of {', '.join(GENERATORS)}")
     trans, obs_space, act_space = expert_transitions(env_id, demos)
     rng = seed_everything(seed)
-    cfg = config
-    venv = make_vec_env(env_id, cfg.ppo.num_envs)
-    policy = make_policy(obs_space, act_space, cfg.hidden)
+    gen_cfg = cfg.generator_config()
+    venv = make_vec_env(env_id, gen_cfg.num_envs)
     mean, std = obs_stats(trans.obs)
-    policy.set_obs_normalization(mean, std)
-    generator = PPO(policy, cfg.ppo, seed=seed)
-    disc = Discriminator(obs_space, act_space, obs_mean=mean, obs_std=std, hidden=cfg.disc_hidden)
+    if init_policy is not None:
+        check_init_policy(init_policy, env_id, obs_space, act_space)
+        policy = init_policy
+    else:
+        policy = cfg.policy.build(obs_space, act_space)
+        policy.set_obs_normalization(mean, std)
+    generator = make_generator(cfg.generator, policy, gen_cfg, seed=seed)
+    disc = Discriminator(
+        obs_space, act_space, hidden=cfg.disc_hidden, absorbing=cfg.absorbing,
+        obs_mean=mean if cfg.disc_obs_norm else None, obs_std=std if cfg.disc_obs_norm else None,
+    )
     disc_opt = torch.optim.Adam(disc.parameters(), lr=cfg.disc_lr)
-    expert_obs = torch.as_tensor(trans.obs, dtype=torch.float32)
-    expert_acts = torch.as_tensor(trans.acts)
-    sampler = RolloutSampler(venv, cfg.ppo.num_steps, seed=seed)
+    expert_x = disc.encode(torch.as_tensor(trans.obs, dtype=torch.float32), torch.as_tensor(trans.acts))
+    if cfg.absorbing and trans.dones.any():
+        # One absorbing pair per terminated expert episode, as DAC adds one absorbing transition.
+        expert_x = torch.cat([expert_x, disc.absorbing_input(int(trans.dones.sum()))])
+    sampler = RolloutSampler(venv, gen_cfg.num_steps, seed=seed)
+    torch_gen = torch.Generator().manual_seed(seed)
+    reward_sq_mean, reward_count = 0.0, 0
 
     run = TrainingRun(
         env_id=env_id, seed=seed, total=total_steps, unit="step", out=out,
         config={"algo": "gail", "env_id": env_id, "seed": seed, "total_steps": total_steps,
-                "n_transitions": len(trans), **asdict(cfg)},
+                "n_transitions": len(trans), "init_policy": init_policy is not None, **asdict(cfg)},
         eval_every=eval_every, eval_episodes=eval_episodes, progress=progress,
     )
     final = None
     while sampler.total_steps < total_steps:
         run.start_clock()
+        generator.set_progress(sampler.total_steps / total_steps)
         batch = sampler.collect(policy)
-        obs = torch.from_numpy(batch.flat("obs"))
-        acts = torch.from_numpy(batch.flat("acts"))
+        policy_x = disc.encode(torch.from_numpy(batch.flat("obs")), torch.from_numpy(batch.flat("acts")))
+        n_terminal = int(batch.terminated.sum())
+        if cfg.absorbing and n_terminal:
+            policy_x_d = torch.cat([policy_x, disc.absorbing_input(n_terminal)])
+        else:
+            policy_x_d = policy_x
 
         # Discriminator: passes over the policy batch, each minibatch against as many expert pairs.
-        n, mb = len(obs), cfg.disc_minibatch_size
+        n, mb = len(policy_x_d), cfg.disc_minibatch_size
         for _ in range(cfg.disc_epochs):
             perm = torch.from_numpy(rng.permutation(n))
             for start in range(0, n, mb):
-                idx = perm[start : start + mb]
-                e_idx = torch.from_numpy(rng.integers(len(expert_obs), size=len(idx)))
-                e_logits = disc(expert_obs[e_idx], expert_acts[e_idx])
-                p_logits = disc(obs[idx], acts[idx])
+                p_x = policy_x_d[perm[start : start + mb]]
+                e_x = expert_x[torch.from_numpy(rng.integers(len(expert_x), size=len(p_x)))]
+                e_logits, p_logits = disc.logits(e_x), disc.logits(p_x)
                 d_loss = discriminator_loss(e_logits, p_logits)
+                if cfg.disc_entropy_bonus:
+                    d_loss = d_loss - cfg.disc_entropy_bonus * bernoulli_entropy(torch.cat([e_logits, p_logits]))
+                if cfg.disc_grad_penalty:
+                    d_loss = d_loss + cfg.disc_grad_penalty * gradient_penalty(disc.logits, e_x, p_x, torch_gen)
                 disc_opt.zero_grad(set_to_none=True)
                 d_loss.backward()
                 disc_opt.step()
 
         with torch.no_grad():
-            p_logits = disc(obs, acts)
-            e_logits = disc(expert_obs, expert_acts)
-            rewards = gail_reward(p_logits, cfg.reward).numpy().reshape(batch.rews.shape)
-        stats = generator.update(batch, rewards)
+            p_logits = disc.logits(policy_x)
+            e_logits = disc.logits(expert_x)
+            rewards = gail_reward(p_logits, cfg.reward).numpy().reshape(batch.rews.shape).astype(np.float64)
+            r_abs = float(gail_reward(disc.logits(disc.absorbing_input(1)), cfg.reward)) if cfg.absorbing else 0.0
+        if cfg.normalize_reward:
+            # Running root-mean-square of the rewards: scales them without moving their sign.
+            reward_count += rewards.size
+            reward_sq_mean += (float(np.square(rewards).mean()) - reward_sq_mean) * rewards.size / reward_count
+            scale = 1.0 / (np.sqrt(reward_sq_mean) + 1e-8)
+            rewards, r_abs = rewards * scale, r_abs * scale
+        if cfg.absorbing:
+            rewards = rewards + batch.terminated * (gen_cfg.gamma / (1 - gen_cfg.gamma) * r_abs)
+        stats = generator.update(batch, rewards.astype(np.float32))
         run.stop_clock()
 
         stats.update(
@@ -121,6 +172,8 @@ def train_gail(
             disc_policy_logit=float(p_logits.mean()),
             mean_reward=float(rewards.mean()),
         )
+        if cfg.absorbing:
+            stats["absorbing_reward"] = r_abs
         if len(batch.episode_lengths):
             stats["episode_length"] = float(batch.episode_lengths.mean())
         run.advance(batch.num_steps, stats, step=sampler.total_steps)
@@ -128,5 +181,5 @@ def train_gail(
         if run.evaluation_due(sampler.total_steps) or done:
             final = run.evaluate(policy, env_steps=sampler.total_steps)
     venv.close()
-    run.finish(policy, final=final, extra={"algo": "gail", "env_steps": sampler.total_steps})
+    run.finish(policy, final=final, extra={"algo": "gail", "generator": cfg.generator, "env_steps": sampler.total_steps})
     return TrainResult(policy, final, run.history, run.train_seconds)
