@@ -85,7 +85,7 @@ def test_bad_inputs_exit_2_with_one_line_and_write_nothing(capsys, tmp_path, car
     _bad(capsys, tmp_path, "demos", "collect", "--env", "CartPole-v1", "--expert", "zoo", "--episodes", "0", "--out", str(tmp_path / "x.npz"), match="--episodes")
     _bad(capsys, tmp_path, "demos", "info", str(corrupt), match="corrupt")
     _bad(capsys, tmp_path, "eval", "--env", "CartPole-v1", "--policy", str(tmp_path / "nothing"), match="not found")
-    _bad(capsys, tmp_path, "eval", "--env", "Acrobot-v1", "--policy", "zoo", match="no shipped expert")
+    _bad(capsys, tmp_path, "eval", "--env", "MountainCar-v0", "--policy", "zoo", match="no shipped expert")
 
 
 def test_installed_entry_point_exit_status():
@@ -96,3 +96,36 @@ def test_installed_entry_point_exit_status():
     assert proc.stderr.strip().startswith("imitlab: error: unknown environment 'Bogus-v0'")
     proc = subprocess.run([sys.executable, "-m", "imitlab.cli", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "quickstart" in proc.stdout
+
+
+def test_gail_cli_options_and_warm_start(capsys, tmp_path, cartpole_demo_file):
+    bc_dir, gail_dir = tmp_path / "bc", tmp_path / "gail"
+    assert run(capsys, "train", "bc", "--env", "CartPole-v1", "--demos", str(cartpole_demo_file), "--epochs", "1",
+               "--out", str(bc_dir), "--eval-episodes", "2")[0] == 0
+    code, out, err = run(capsys, "train", "gail", "--env", "CartPole-v1", "--demos", str(cartpole_demo_file), "--steps", "1024",
+                         "--generator", "trpo", "--reward", "logit", "--absorbing", "--normalize-reward", "--disc-updates", "2",
+                         "--grad-penalty", "1", "--disc-entropy", "0.01", "--init-from", str(bc_dir),
+                         "--out", str(gail_dir), "--eval-episodes", "2")
+    assert code == 0, err
+    config = json.loads((gail_dir / "config.json").read_text())
+    assert (config["generator"], config["reward"], config["absorbing"], config["disc_epochs"]) == ("trpo", "logit", True, 2)
+    assert config["init_policy"] is True
+    code, out, err = run(capsys, "train", "gail-offline", "--env", "CartPole-v1", "--demos", str(cartpole_demo_file),
+                         "--iterations", "20", "--out", str(tmp_path / "off"), "--eval-episodes", "2")
+    assert code == 0, err
+
+
+def test_gail_cli_bad_options(capsys, tmp_path, cartpole_demo_file):
+    acro = tmp_path / "acro"
+    from imitlab.envs import env_spaces
+    from imitlab.policies import make_policy, save_policy
+
+    save_policy(make_policy(*env_spaces("Acrobot-v1")), acro / "policy.pt", env_id="Acrobot-v1")
+    out = str(tmp_path / "run")
+    demos = str(cartpole_demo_file)
+    _bad(capsys, tmp_path, "train", "gail", "--env", "CartPole-v1", "--demos", demos, "--steps", "100", "--out", out,
+         "--generator", "a2c", match="--generator")
+    _bad(capsys, tmp_path, "train", "gail", "--env", "CartPole-v1", "--demos", demos, "--steps", "100", "--out", out,
+         "--reward", "argmax", match="--reward")
+    _bad(capsys, tmp_path, "train", "gail", "--env", "CartPole-v1", "--demos", demos, "--steps", "100", "--out", out,
+         "--init-from", str(acro), match="trained on Acrobot-v1, not CartPole-v1")

@@ -203,22 +203,77 @@ def train_bc_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, pai
 @_demo_options
 @click.option("--steps", required=True, type=click.IntRange(min=1), help="Environment steps.")
 @click.option("--eval-every", default=10_000, show_default=True, type=click.IntRange(min=0), help="Env steps between evaluations.")
-@click.option("--reward", type=click.Choice(["positive", "negative", "logit"]), help="Reward form (default: the task's).")
-def train_gail_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, pairs, eval_episodes, overwrite, steps, eval_every, reward):
-    """Generative adversarial imitation learning (PPO generator)."""
+@click.option("--generator", type=click.Choice(["reinforce", "ppo", "trpo"]), help="Policy optimiser (default: ppo).")
+@click.option("--reward", type=click.Choice(["positive", "negative", "logit"]), help="Reward form (default: the task's; see README).")
+@click.option("--absorbing/--no-absorbing", default=None, help="Absorbing-state rewards after terminations (DAC).")
+@click.option("--normalize-reward/--no-normalize-reward", default=None, help="Scale rewards by their running RMS.")
+@click.option("--disc-updates", type=click.IntRange(min=1), help="Discriminator passes over each policy batch.")
+@click.option("--grad-penalty", type=click.FloatRange(min=0), help="Discriminator gradient-penalty weight.")
+@click.option("--disc-entropy", type=click.FloatRange(min=0), help="Discriminator entropy-bonus weight.")
+@click.option("--init-from", type=click.Path(), help="Warm-start the policy from a run dir or policy file (e.g. a BC run).")
+def train_gail_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, pairs, eval_episodes, overwrite, steps,
+                   eval_every, generator, reward, absorbing, normalize_reward, disc_updates, grad_penalty, disc_entropy, init_from):
+    """Generative adversarial imitation learning."""
     _threads()
     from imitlab.algorithms.gail import train_gail
     from imitlab.defaults import gail_config
     from imitlab.runlog import prepare_run_dir
 
     d = _load_training_demos(env_id, demos_file, n_episodes, subsample_every, pairs, seed)
+    init_policy = _load_init_policy(init_from, env_id)
     run_dir = prepare_run_dir(out, overwrite=overwrite)
-    overrides = {"reward": reward} if reward else {}
+    options = {
+        "generator": generator, "reward": reward, "absorbing": absorbing, "normalize_reward": normalize_reward,
+        "disc_epochs": disc_updates, "disc_grad_penalty": grad_penalty, "disc_entropy_bonus": disc_entropy,
+    }
     result = train_gail(
-        env_id=env_id, demos=d, total_steps=steps, seed=seed, config=gail_config(env_id, **overrides),
-        out=run_dir, eval_every=eval_every, eval_episodes=eval_episodes, progress=True,
+        env_id=env_id, demos=d, total_steps=steps, seed=seed,
+        config=gail_config(env_id, **{k: v for k, v in options.items() if v is not None}),
+        init_policy=init_policy, out=run_dir, eval_every=eval_every, eval_episodes=eval_episodes, progress=True,
     )
     _report(result, run_dir)
+
+
+@train.command("gail-offline")
+@_demo_options
+@click.option("--iterations", default=1000, show_default=True, type=click.IntRange(min=1), help="Policy updates.")
+@click.option("--eval-every", default=125, show_default=True, type=click.IntRange(min=0), help="Iterations between evaluations.")
+@click.option("--reward", type=click.Choice(["positive", "negative", "logit"]), help="Score form (default: logit).")
+def train_gail_offline_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, pairs, eval_episodes, overwrite,
+                           iterations, eval_every, reward):
+    """Offline GAIL: no environment interaction (the env only evaluates). Its ceiling is BC's."""
+    _threads()
+    from dataclasses import replace
+
+    from imitlab.algorithms.gail_offline import OfflineGAILConfig, train_gail_offline
+    from imitlab.defaults import defaults_for
+    from imitlab.runlog import prepare_run_dir
+
+    d = _load_training_demos(env_id, demos_file, n_episodes, subsample_every, pairs, seed)
+    run_dir = prepare_run_dir(out, overwrite=overwrite)
+    cfg = replace(defaults_for(env_id, "gail_offline", OfflineGAILConfig()), iterations=iterations)
+    if reward:
+        cfg = replace(cfg, reward=reward)
+    result = train_gail_offline(
+        env_id=env_id, demos=d, seed=seed, config=cfg, out=run_dir, eval_every=eval_every,
+        eval_episodes=eval_episodes, progress=True,
+    )
+    _report(result, run_dir)
+
+
+def _load_init_policy(path, env_id):
+    """The warm-start policy of ``--init-from``, checked against ``env_id``."""
+    if path is None:
+        return None
+    from imitlab.algorithms._inputs import check_init_policy
+    from imitlab.envs.vector import env_spaces
+    from imitlab.policies import load_policy
+
+    policy, meta = load_policy(path)
+    if meta.get("env_id") != env_id:
+        raise UserError(f"--init-from {path!r} was trained on {meta.get('env_id')}, not {env_id}; start from a run of {env_id}")
+    check_init_policy(policy, env_id, *env_spaces(env_id))
+    return policy
 
 
 def _report(result, where) -> None:

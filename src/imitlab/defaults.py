@@ -18,6 +18,15 @@ TASK_DEFAULTS: dict[str, dict] = {
         "gail": GAILConfig(reinforce=ReinforceConfig(anneal_lr=True)),
         "gail_steps": 50_000,
     },
+    "Acrobot-v1": {
+        "expert": PPOConfig(lr=1e-3, anneal_lr=True),
+        "expert_steps": 200_000,
+        # Episodes end at the goal: the positive reward's survival bonus would teach the agent
+        # never to reach it. Absorbing-state rewards (DAC) make termination worth what the
+        # discriminator says the expert's end state is worth.
+        "gail": GAILConfig(absorbing=True, ppo=PPOConfig(anneal_lr=True)),
+        "gail_steps": 150_000,
+    },
 }
 
 

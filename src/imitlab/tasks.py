@@ -34,6 +34,14 @@ TASKS: dict[str, Task] = {
             expert_std=0.0,
             measured_with="imitlab eval --env CartPole-v1 --policy random|zoo --episodes 50 --seed 0",
         ),
+        Task(
+            env_id="Acrobot-v1",
+            random_return=-499.90,
+            random_std=0.70,
+            expert_return=-79.04,
+            expert_std=18.28,
+            measured_with="imitlab eval --env Acrobot-v1 --policy random|zoo --episodes 50 --seed 0",
+        ),
     ]
 }
 

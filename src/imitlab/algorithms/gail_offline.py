@@ -1,0 +1,124 @@
+"""Offline GAIL: adversarial imitation without environment interaction.
+
+The policy proposes actions for *expert states*, the discriminator learns to tell them from the
+expert's actions there, and the policy follows the discriminator's score by policy gradient:
+exactly, as the expectation over every action, for discrete actions; by the likelihood-ratio
+estimate with a mean baseline for continuous ones.
+
+What it can and cannot do: it only ever sees the states in the demonstrations, so it learns the
+same state -> action map as behavioral cloning, through a learned loss instead of a likelihood.
+It cannot learn to recover from states the expert never visited (online GAIL and DAgger can), so
+its ceiling is BC's, and it takes longer to get there; ``benchmarks/gail_family.py`` shows both.
+Its use is where BC's likelihood is the wrong loss (multi-modal experts) or as a study of the
+adversarial signal alone.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from imitlab.algorithms._inputs import expert_transitions, obs_stats, positive
+from imitlab.data.demos import Demonstrations, Transitions
+from imitlab.discriminator import Discriminator
+from imitlab.errors import UserError
+from imitlab.losses import REWARD_FORMS, discriminator_loss, gail_reward
+from imitlab.policies import PolicySpec
+from imitlab.training import TrainingRun, TrainResult
+from imitlab.utils import seed_everything
+
+
+@dataclass(frozen=True)
+class OfflineGAILConfig:
+    iterations: int = 1000
+    batch_size: int = 256
+    policy_lr: float = 3e-4
+    disc_lr: float = 3e-4
+    disc_steps: int = 1  # discriminator steps per policy step
+    reward: str = "logit"  # no episodes here, so no survival bias: the logit is the natural score
+    ent_coef: float = 0.0
+    policy: PolicySpec = field(default_factory=PolicySpec)
+    disc_hidden: tuple[int, ...] = (64, 64)
+
+
+def train_gail_offline(
+    *,
+    env_id: str,
+    demos: Demonstrations | Transitions,
+    seed: int = 0,
+    config: OfflineGAILConfig = OfflineGAILConfig(),
+    out: str | os.PathLike | None = None,
+    eval_every: int = 250,
+    eval_episodes: int = 50,
+    progress: bool = False,
+) -> TrainResult:
+    """Train a policy by offline GAIL on ``demos``; the env is used only for evaluation.
+
+    Args:
+        eval_every: iterations between evaluations (0: only at the end).
+    """
+    cfg = config
+    positive("iterations", cfg.iterations)
+    positive("batch_size", cfg.batch_size)
+    if cfg.reward not in REWARD_FORMS:
+        raise UserError(f"unknown reward form {cfg.reward!r}; choose one of {', '.join(REWARD_FORMS)}")
+    trans, obs_space, act_space = expert_transitions(env_id, demos)
+    rng = seed_everything(seed)
+    mean, std = obs_stats(trans.obs)
+    policy = cfg.policy.build(obs_space, act_space)
+    policy.set_obs_normalization(mean, std)
+    disc = Discriminator(obs_space, act_space, obs_mean=mean, obs_std=std, hidden=cfg.disc_hidden)
+    pol_opt = torch.optim.Adam(policy.parameters(), lr=cfg.policy_lr)
+    disc_opt = torch.optim.Adam(disc.parameters(), lr=cfg.disc_lr)
+    obs_all = torch.as_tensor(trans.obs, dtype=torch.float32)
+    acts_all = torch.as_tensor(trans.acts)
+    gen = torch.Generator().manual_seed(seed)
+
+    run = TrainingRun(
+        env_id=env_id, seed=seed, total=cfg.iterations, unit="iter", out=out,
+        config={"algo": "gail-offline", "env_id": env_id, "seed": seed, "n_transitions": len(trans), **asdict(cfg)},
+        eval_every=eval_every, eval_episodes=eval_episodes, progress=progress,
+    )
+    final = None
+    for it in range(1, cfg.iterations + 1):
+        run.start_clock()
+        idx = torch.from_numpy(rng.integers(len(trans), size=cfg.batch_size))
+        obs, expert_acts = obs_all[idx], acts_all[idx]
+        for _ in range(cfg.disc_steps):
+            policy_acts, _ = policy.sample(obs, gen)
+            d_loss = discriminator_loss(disc(obs, expert_acts), disc(obs, policy_acts))
+            disc_opt.zero_grad(set_to_none=True)
+            d_loss.backward()
+            disc_opt.step()
+
+        if policy.discrete:
+            # Exact policy gradient: E_{a~pi}[r(s, a)] summed over the whole action set.
+            with torch.no_grad():
+                all_acts = torch.arange(policy.n).repeat(len(obs))
+                r = gail_reward(disc(obs.repeat_interleave(policy.n, 0), all_acts), cfg.reward).reshape(len(obs), policy.n)
+            logp_all = torch.log_softmax(policy.logits(obs), -1)
+            probs = logp_all.exp()
+            entropy = -(probs * logp_all).sum(-1)
+            loss = -(probs * r).sum(-1).mean() - cfg.ent_coef * entropy.mean()
+        else:
+            # Likelihood ratio with a mean baseline and normalised scores.
+            policy_acts, _ = policy.sample(obs, gen)
+            with torch.no_grad():
+                r = gail_reward(disc(obs, policy_acts), cfg.reward)
+                adv = (r - r.mean()) / (r.std() + 1e-8)
+            logp, entropy = policy.log_prob_entropy(obs, policy_acts)
+            loss = -(logp * adv).mean() - cfg.ent_coef * entropy.mean()
+        pol_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        pol_opt.step()
+        run.stop_clock()
+        if it % 50 == 0 or it == cfg.iterations:
+            run.advance(50 if it % 50 == 0 else it % 50,
+                        {"disc_loss": float(d_loss.detach()), "policy_loss": float(loss.detach()), "mean_reward": float(r.mean())},
+                        step=it)
+        if run.evaluation_due(it) or it == cfg.iterations:
+            final = run.evaluate(policy, env_steps=0, epoch=it)
+    run.finish(policy, final=final, extra={"algo": "gail-offline", "iterations": cfg.iterations})
+    return TrainResult(policy, final, run.history, run.train_seconds)
