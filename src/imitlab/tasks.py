@@ -34,6 +34,15 @@ TASKS: dict[str, Task] = {
             expert_std=0.0,
             measured_with="imitlab eval --env CartPole-v1 --policy random|zoo --episodes 50 --seed 0",
         ),
+        Task(
+            env_id="Pendulum-v1",
+            random_return=-1194.11,
+            random_std=302.54,
+            expert_return=-137.34,
+            expert_std=90.94,
+            measured_with="imitlab eval --env Pendulum-v1 --policy random|zoo --episodes 50 --seed 0 "
+            "(zoo: the shipped SAC expert, zoo/Pendulum-v1.pt)",
+        ),
     ]
 }
 
