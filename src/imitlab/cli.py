@@ -50,14 +50,15 @@ def expert() -> None:
 
 @expert.command("train")
 @click.option("--env", "env_id", required=True)
-@click.option("--algo", default="ppo", show_default=True, type=click.Choice(["ppo"]))
+@click.option("--algo", default="ppo", show_default=True, type=click.Choice(["ppo", "dqn", "sac"]),
+              help="ppo (any actions), dqn (discrete) or sac (continuous); dqn and sac keep their critic as Q*.")
 @click.option("--steps", required=True, type=click.IntRange(min=1), help="Environment steps.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--out", required=True, type=click.Path(), help="Run directory, or a .pt file for the policy alone.")
 @click.option("--eval-every", default=10_000, show_default=True, type=click.IntRange(min=0))
 @click.option("--overwrite", is_flag=True, help="Reuse a non-empty run directory.")
 def expert_train(env_id, algo, steps, seed, out, eval_every, overwrite) -> None:
-    """Train an expert on the environment's reward."""
+    """Train an expert on the environment's reward (a .pt --out also saves a DQN/SAC critic)."""
     _threads()
     from imitlab.defaults import expert_config
     from imitlab.envs.vector import check_env_id
@@ -69,11 +70,14 @@ def expert_train(env_id, algo, steps, seed, out, eval_every, overwrite) -> None:
     policy_file = Path(out) if out.endswith(".pt") else None
     run_dir = None if policy_file else prepare_run_dir(out, overwrite=overwrite)
     result = train_expert(
-        env_id=env_id, algo=algo, total_steps=steps, seed=seed, config=expert_config(env_id),
+        env_id=env_id, algo=algo, total_steps=steps, seed=seed, config=expert_config(env_id, algo),
         out=run_dir, eval_every=eval_every, progress=True,
     )
     if policy_file:
-        save_policy(result.policy, policy_file, env_id=env_id, extra={"seed": seed, "command": "imitlab " + " ".join(sys.argv[1:])})
+        critic = result.critic if result.critic is not result.policy else None  # a DQN's critic is its policy
+        extra = {"seed": seed, "algo": f"expert-{algo}", "env_steps": steps, "train_seconds": round(result.train_seconds, 1),
+                 "command": "imitlab " + " ".join(sys.argv[1:])}
+        save_policy(result.policy, policy_file, env_id=env_id, extra=extra, critic=critic)
     _report(result, run_dir or policy_file)
 
 

@@ -7,8 +7,11 @@ from dataclasses import replace
 from imitlab.algorithms.bc import BCConfig
 from imitlab.algorithms.gail import GAILConfig
 from imitlab.rl import PPOConfig, ReinforceConfig
+from imitlab.rl.dqn import DQNConfig
+from imitlab.rl.sac import SACConfig
 
 # env id -> settings; "gail_steps" is the env-step budget the quickstart and benchmarks give GAIL.
+# "expert" is the PPO expert learner's config, "expert_dqn" / "expert_sac" the other learners'.
 TASK_DEFAULTS: dict[str, dict] = {
     "CartPole-v1": {
         "expert": PPOConfig(lr=1e-3, anneal_lr=True),
@@ -27,6 +30,9 @@ TASK_DEFAULTS: dict[str, dict] = {
         "gail": GAILConfig(absorbing=True, ppo=PPOConfig(anneal_lr=True)),
         "gail_steps": 150_000,
     },
+    "Pendulum-v1": {
+        "expert_sac": SACConfig(),
+    },
 }
 
 
@@ -43,5 +49,10 @@ def bc_config(env_id: str, **overrides) -> BCConfig:
     return replace(defaults_for(env_id, "bc", BCConfig()), **overrides)
 
 
-def expert_config(env_id: str, **overrides) -> PPOConfig:
-    return replace(defaults_for(env_id, "expert", PPOConfig()), **overrides)
+EXPERT_CONFIGS = {"ppo": PPOConfig, "dqn": DQNConfig, "sac": SACConfig}
+
+
+def expert_config(env_id: str, algo: str = "ppo", **overrides):
+    """The expert learner's config for ``env_id``: a PPOConfig, DQNConfig or SACConfig."""
+    key = "expert" if algo == "ppo" else f"expert_{algo}"
+    return replace(defaults_for(env_id, key, EXPERT_CONFIGS[algo]()), **overrides)

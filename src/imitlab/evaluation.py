@@ -44,11 +44,17 @@ def evaluate(
 ) -> EvalResult:
     """Mean and std of the return over ``episodes`` episodes, and the normalized score.
 
-    A :class:`Policy` acts by its mode when ``deterministic`` (the default), else by sampling;
-    any other callable maps a batch of observations to a batch of actions.
+    A :class:`Policy` (or an expert holding one, like a DQN or SAC expert with its critic) acts by
+    its mode when ``deterministic`` (the default), else by sampling; any other expert acts by its
+    ``act`` and any other callable maps a batch of observations to a batch of actions.
     """
+    inner = getattr(policy, "policy", None)
+    if isinstance(inner, Policy):
+        policy = inner
     if isinstance(policy, Policy):
         act = lambda obs: policy.act(obs, deterministic=deterministic)  # noqa: E731
+    elif callable(getattr(policy, "act", None)):
+        act = policy.act
     else:
         act = policy
     eps = run_episodes(act, env_id, episodes, seed=seed)

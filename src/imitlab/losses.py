@@ -174,3 +174,42 @@ def gail_reward(logits: torch.Tensor, form: str) -> torch.Tensor:
     if form == "logit":
         return logits
     raise ValueError(f"unknown reward form {form!r}; choose one of {REWARD_FORMS}")
+
+
+def huber_td_loss(q: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """DQN's temporal-difference loss with the Huber (smooth L1) penalty, which clips the gradient
+    of large errors to +-1 (Mnih et al. 2015, "Human-level control through deep RL")."""
+    return F.smooth_l1_loss(q, target)
+
+
+def double_q_target(
+    rews: torch.Tensor, terminated: torch.Tensor, next_q_online: torch.Tensor, next_q_target: torch.Tensor, gamma: float
+) -> torch.Tensor:
+    """Double DQN target (van Hasselt et al. 2016, arXiv:1509.06461): the online network picks the
+    next action, the target network values it, ``r + gamma * (1 - terminated) * Q_target(s', argmax_a Q_online(s', a))``.
+
+    ``next_q_*`` are [B, n_actions]. Only a true termination cuts the bootstrap, not a time limit.
+    """
+    best = next_q_online.argmax(-1, keepdim=True)
+    return rews + gamma * (1.0 - terminated) * next_q_target.gather(-1, best).squeeze(-1)
+
+
+def sac_q_target(
+    rews: torch.Tensor, terminated: torch.Tensor, next_q: torch.Tensor, next_logp: torch.Tensor, alpha: torch.Tensor, gamma: float
+) -> torch.Tensor:
+    """Soft Bellman target of SAC (Haarnoja et al. 2018, arXiv:1812.05905):
+    ``r + gamma * (1 - terminated) * (min_i Q_target_i(s', a') - alpha * log pi(a'|s'))``, a' ~ pi(.|s')."""
+    return rews + gamma * (1.0 - terminated) * (next_q - alpha * next_logp)
+
+
+def sac_actor_loss(q: torch.Tensor, logp: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """SAC's policy loss ``E[alpha * log pi(a|s) - Q(s, a)]`` with a reparameterised a ~ pi(.|s)
+    (Haarnoja et al. 2018, eq. 7 of arXiv:1812.05905)."""
+    return (alpha * logp - q).mean()
+
+
+def sac_alpha_loss(log_alpha: torch.Tensor, logp: torch.Tensor, target_entropy: float) -> torch.Tensor:
+    """Automatic entropy tuning (Haarnoja et al. 2018, eq. 18 of arXiv:1812.05905): raises alpha
+    when the policy's entropy ``-log pi`` falls below ``target_entropy``, lowers it above.
+    Written in log alpha, the usual parameterisation, so alpha stays positive."""
+    return -(log_alpha * (logp.detach() + target_entropy)).mean()

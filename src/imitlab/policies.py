@@ -138,6 +138,50 @@ class CategoricalPolicy(Policy):
         return self.logits(obs).argmax(-1)
 
 
+class QPolicy(Policy):
+    """Greedy policy over a Q-network's action values: a DQN's policy, which is also its critic.
+
+    ``q_values(obs)`` gives Q(s, a) for every action; the policy takes the argmax, and when sampled
+    acts epsilon-greedily with ``epsilon`` (0 unless a learner sets it for exploration).
+    """
+
+    discrete = True
+
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, hidden: Sequence[int] = (64, 64)):
+        super().__init__(observation_space, action_space, hidden)
+        self.n = int(action_space.n)
+        self.net = mlp(self.obs_dim, self.n, hidden, activation="relu")
+        self.epsilon = 0.0
+
+    def q_values(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(self.normalize(obs))
+
+    def q(self, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+        return self.q_values(obs).gather(-1, act.long().reshape(-1, 1)).squeeze(-1)
+
+    def _log_probs(self, obs: torch.Tensor) -> torch.Tensor:
+        greedy = F.one_hot(self.q_values(obs).argmax(-1), self.n).float()
+        return torch.log(self.epsilon / self.n + (1.0 - self.epsilon) * greedy)
+
+    def log_prob_entropy(self, obs, act):
+        logp_all = self._log_probs(obs)
+        entropy = -(logp_all.exp() * logp_all.clamp(min=-1e4)).sum(-1)
+        return logp_all.gather(-1, act.long().reshape(-1, 1)).squeeze(-1), entropy
+
+    @torch.no_grad()
+    def sample(self, obs, generator=None):
+        greedy = self.q_values(obs).argmax(-1)
+        explore = torch.rand(obs.shape[0], generator=generator) < self.epsilon
+        random = torch.randint(self.n, (obs.shape[0],), generator=generator)
+        act = torch.where(explore, random, greedy)
+        p = torch.where(act == greedy, 1.0 - self.epsilon + self.epsilon / self.n, self.epsilon / self.n)
+        return act, torch.log(p)
+
+    @torch.no_grad()
+    def mode(self, obs):
+        return self.q_values(obs).argmax(-1)
+
+
 class GaussianPolicy(Policy):
     """Diagonal Gaussian policy for a Box action space, optionally tanh-squashed.
 
@@ -288,8 +332,15 @@ def make_policy(
     raise UserError(f"unsupported action space {action_space}; imitlab handles Discrete and Box")
 
 
-def save_policy(policy: Policy, path: str | os.PathLike, *, env_id: str, extra: dict | None = None) -> None:
-    """Write ``policy`` to ``path`` atomically, in a file that loads without unpickling code."""
+def save_policy(
+    policy: Policy, path: str | os.PathLike, *, env_id: str, extra: dict | None = None, critic: nn.Module | None = None
+) -> None:
+    """Write ``policy`` to ``path`` atomically, in a file that loads without unpickling code.
+
+    A ``critic`` (e.g. a SAC expert's :class:`~imitlab.critics.TwinQ`) goes in an optional
+    ``critic`` section (its ``config()`` plus ``state_dict``), so one file holds an expert and its
+    Q*. Readers that know nothing of critics load the policy alone.
+    """
     payload = {
         "format": POLICY_FORMAT,
         "version": POLICY_VERSION,
@@ -298,13 +349,16 @@ def save_policy(policy: Policy, path: str | os.PathLike, *, env_id: str, extra: 
         "state_dict": {k: v.detach().clone() for k, v in policy.state_dict().items()},
         "extra": extra or {},
     }
+    if critic is not None:
+        payload["critic"] = {**critic.config(), "state_dict": {k: v.detach().clone() for k, v in critic.state_dict().items()}}
     atomic_torch_save(payload, path)
 
 
 def load_policy(path: str | os.PathLike) -> tuple[Policy, dict[str, Any]]:
     """Load a policy saved by :func:`save_policy`; returns ``(policy, file_metadata)``.
 
-    A run directory may be given instead of the file: its ``policy.pt`` is used.
+    A run directory may be given instead of the file: its ``policy.pt`` is used. The metadata
+    keeps a critic section, if any, under ``"critic"`` (see :func:`imitlab.critics.critic_from_payload`).
     """
     path = Path(path)
     if path.is_dir():
@@ -321,7 +375,7 @@ def load_policy(path: str | os.PathLike) -> tuple[Policy, dict[str, Any]]:
         raise UserError(f"{str(path)!r} was written by a newer imitlab (format version {payload['version']}); upgrade imitlab")
     obs_space = space_from_description(payload["obs_space"])
     act_space = space_from_description(payload["act_space"])
-    kinds = {"CategoricalPolicy": CategoricalPolicy, "GaussianPolicy": GaussianPolicy}
+    kinds = {"CategoricalPolicy": CategoricalPolicy, "GaussianPolicy": GaussianPolicy, "QPolicy": QPolicy}
     if payload["kind"] not in kinds:
         raise UserError(f"{str(path)!r} holds an unknown policy kind {payload['kind']!r}")
     options = {k: payload[k] for k in ("squash", "state_dependent_std") if k in payload}
@@ -329,4 +383,5 @@ def load_policy(path: str | os.PathLike) -> tuple[Policy, dict[str, Any]]:
     policy.load_state_dict(payload["state_dict"])
     policy.eval()
     meta = {k: v for k, v in payload.items() if k != "state_dict"}
+    meta["path"] = str(path)
     return policy, meta

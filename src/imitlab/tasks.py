@@ -42,6 +42,15 @@ TASKS: dict[str, Task] = {
             expert_std=18.28,
             measured_with="imitlab eval --env Acrobot-v1 --policy random|zoo --episodes 50 --seed 0",
         ),
+        Task(
+            env_id="Pendulum-v1",
+            random_return=-1194.11,
+            random_std=302.54,
+            expert_return=-137.34,
+            expert_std=90.94,
+            measured_with="imitlab eval --env Pendulum-v1 --policy random|zoo --episodes 50 --seed 0 "
+            "(zoo: the shipped SAC expert, zoo/Pendulum-v1.pt)",
+        ),
     ]
 }
 

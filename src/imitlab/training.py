@@ -17,12 +17,14 @@ from imitlab.runlog import RunLog
 
 @dataclass
 class TrainResult:
-    """What a training function returns: the final policy, its evaluation, and the eval history."""
+    """What a training function returns: the final policy, its evaluation, and the eval history
+    (and, for learners that have one, the critic saved beside the policy)."""
 
     policy: Policy
     final: EvalResult | None
     history: list[dict[str, Any]]
     train_seconds: float
+    critic: Any = None
 
 
 class TrainingRun:
@@ -88,11 +90,11 @@ class TrainingRun:
             self._next_eval += self.eval_every
         return True
 
-    def finish(self, policy: Policy, *, final: EvalResult | None, extra: dict[str, Any]) -> None:
+    def finish(self, policy: Policy, *, final: EvalResult | None, extra: dict[str, Any], critic: Any = None) -> None:
         self.bar.close()
         if self.log is None:
             return
-        save_policy(policy, self.log.dir / "policy.pt", env_id=self.env_id, extra={"seed": self.seed})
+        save_policy(policy, self.log.dir / "policy.pt", env_id=self.env_id, extra={"seed": self.seed, **extra}, critic=critic)
         summary = {
             "env_id": self.env_id,
             "seed": self.seed,

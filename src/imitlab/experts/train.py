@@ -1,4 +1,5 @@
-"""Train an expert on the environment's own reward (the one place imitlab uses it)."""
+"""Train an expert on the environment's own reward (the one place imitlab uses it): PPO for any
+action space, DQN for discrete and SAC for continuous actions (those two keep their critic, Q*)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from imitlab.sampling import RolloutSampler
 from imitlab.training import TrainingRun, TrainResult
 from imitlab.utils import seed_everything
 
-EXPERT_ALGOS = ("ppo",)
+EXPERT_ALGOS = ("ppo", "dqn", "sac")
 
 
 def train_expert(
@@ -23,15 +24,35 @@ def train_expert(
     algo: str = "ppo",
     total_steps: int,
     seed: int = 0,
-    config: PPOConfig = PPOConfig(),
+    config=None,
     out: str | os.PathLike | None = None,
     eval_every: int = 10_000,
     eval_episodes: int = 50,
     progress: bool = False,
 ) -> TrainResult:
-    """Train an expert policy with PPO on ``env_id``'s reward for ``total_steps`` env steps."""
+    """Train an expert with ``algo`` (ppo, dqn or sac) on ``env_id``'s reward for ``total_steps`` env steps.
+
+    ``config`` is the algorithm's config dataclass (``PPOConfig``, ``DQNConfig``, ``SACConfig``);
+    None takes the per-task default of :mod:`imitlab.defaults`.
+    """
     if algo not in EXPERT_ALGOS:
         raise UserError(f"unknown expert algorithm {algo!r}; choose one of {', '.join(EXPERT_ALGOS)}")
+    if config is None:
+        from imitlab.defaults import expert_config
+
+        config = expert_config(env_id, algo)
+    common = dict(env_id=env_id, total_steps=total_steps, seed=seed, config=config, out=out,
+                  eval_every=eval_every, eval_episodes=eval_episodes, progress=progress)
+    if algo == "dqn":
+        from imitlab.rl.dqn import train_dqn
+
+        return train_dqn(**common)
+    if algo == "sac":
+        from imitlab.rl.sac import train_sac
+
+        return train_sac(**common)
+    if not isinstance(config, PPOConfig):
+        raise UserError(f"expert algorithm ppo needs a PPOConfig, got {type(config).__name__}")
     positive("total_steps", total_steps)
     venv = make_vec_env(env_id, config.num_envs)
     seed_everything(seed)
