@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from imitlab.algorithms.bc import BCConfig
 from imitlab.algorithms.gail import GAILConfig
-from imitlab.rl import PPOConfig, ReinforceConfig
+from imitlab.rl import PPOConfig, ReinforceConfig, TRPOConfig
 from imitlab.rl.dqn import DQNConfig
 from imitlab.rl.sac import SACConfig
 
@@ -32,6 +32,14 @@ TASK_DEFAULTS: dict[str, dict] = {
     },
     "Pendulum-v1": {
         "expert_sac": SACConfig(),
+        # Pendulum never terminates, so the reward form's sign bias does not arise. A shorter
+        # horizon (gamma 0.95) suits its 200-step swing-up, as in RL Zoo's settings.
+        "gail": GAILConfig(
+            ppo=PPOConfig(num_envs=8, num_steps=256, gamma=0.95, lr=1e-3, minibatch_size=256, anneal_lr=True),
+            trpo=TRPOConfig(num_envs=16, num_steps=256, gamma=0.95, max_kl=0.02),
+            reinforce=ReinforceConfig(num_envs=16, num_steps=200, gamma=0.95, lr=1e-3, anneal_lr=True),
+        ),
+        "gail_steps": 200_000,
     },
 }
 

@@ -119,3 +119,15 @@ def test_warm_start_from_another_action_space_is_refused(cartpole_demos):
     other = make_policy(*env_spaces("Acrobot-v1"))
     with pytest.raises(UserError, match="initial policy acts on"):
         train_gail(env_id="CartPole-v1", demos=cartpole_demos, total_steps=100, init_policy=other)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_gail_ppo_on_pendulum_reaches_normalized_0_9(seed):
+    """Continuous actions: 10 demos of the shipped SAC expert, 100,000 env steps (the bar allows 500,000)."""
+    from imitlab.data.collect import collect_demos
+    from imitlab.experts import load_expert
+
+    demos = collect_demos(load_expert("zoo", "Pendulum-v1"), "Pendulum-v1", episodes=10, seed=0)
+    result = train_gail(env_id="Pendulum-v1", demos=demos, total_steps=100_000, seed=seed,
+                        config=gail_config("Pendulum-v1", generator="ppo"), eval_every=0, eval_episodes=5)
+    assert evaluate(result.policy, "Pendulum-v1", episodes=50, seed=777).normalized_score >= 0.9

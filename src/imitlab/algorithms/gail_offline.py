@@ -2,13 +2,15 @@
 
 The policy proposes actions for *expert states*, the discriminator learns to tell them from the
 expert's actions there, and the policy follows the discriminator's score by policy gradient:
-exactly, as the expectation over every action, for discrete actions; by the likelihood-ratio
-estimate with a mean baseline for continuous ones.
+exactly, as the expectation over every action, for discrete actions; by the pathwise
+(reparameterised) gradient through the score for continuous ones.
 
 What it can and cannot do: it only ever sees the states in the demonstrations, so it learns the
 same state -> action map as behavioral cloning, through a learned loss instead of a likelihood.
 It cannot learn to recover from states the expert never visited (online GAIL and DAgger can), so
 its ceiling is BC's, and it takes longer to get there; ``benchmarks/gail_family.py`` shows both.
+On continuous actions the adversarial signal is weak: on Pendulum-v1 it halves BC-free action
+error in 2,000 iterations but does not reach a working swing-up where BC does.
 Its use is where BC's likelihood is the wrong loss (multi-modal experts) or as a study of the
 adversarial signal alone.
 """
@@ -103,20 +105,19 @@ def train_gail_offline(
             entropy = -(probs * logp_all).sum(-1)
             loss = -(probs * r).sum(-1).mean() - cfg.ent_coef * entropy.mean()
         else:
-            # Likelihood ratio with a mean baseline and normalised scores.
-            policy_acts, _ = policy.sample(obs, gen)
-            with torch.no_grad():
-                r = gail_reward(disc(obs, policy_acts), cfg.reward)
-                adv = (r - r.mean()) / (r.std() + 1e-8)
-            logp, entropy = policy.log_prob_entropy(obs, policy_acts)
-            loss = -(logp * adv).mean() - cfg.ent_coef * entropy.mean()
+            # Pathwise (reparameterised) policy gradient through the discriminator's score: far
+            # lower variance than the likelihood ratio, which barely moves a continuous policy here.
+            policy_acts, logp = policy.rsample(obs, gen)
+            r = gail_reward(disc(obs, policy_acts), cfg.reward)
+            entropy = -logp
+            loss = -r.mean() - cfg.ent_coef * entropy.mean()
         pol_opt.zero_grad(set_to_none=True)
         loss.backward()
         pol_opt.step()
         run.stop_clock()
         if it % 50 == 0 or it == cfg.iterations:
             run.advance(50 if it % 50 == 0 else it % 50,
-                        {"disc_loss": float(d_loss.detach()), "policy_loss": float(loss.detach()), "mean_reward": float(r.mean())},
+                        {"disc_loss": float(d_loss.detach()), "policy_loss": float(loss.detach()), "mean_reward": float(r.detach().mean())},
                         step=it)
         if run.evaluation_due(it) or it == cfg.iterations:
             final = run.evaluate(policy, env_steps=0, epoch=it)
