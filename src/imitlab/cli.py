@@ -225,6 +225,56 @@ def train_gail_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, p
     _report(result, run_dir)
 
 
+def _interactive_options(f):
+    f = click.option("--overwrite", is_flag=True, help="Reuse a non-empty run directory.")(f)
+    f = click.option("--eval-episodes", default=50, show_default=True, type=click.IntRange(min=1))(f)
+    f = click.option("--eval-every", default=2_000, show_default=True, type=click.IntRange(min=0), help="Env steps between evaluations.")(f)
+    f = click.option("--out", required=True, type=click.Path(), help="Run directory.")(f)
+    f = click.option("--seed", default=0, show_default=True, type=int)(f)
+    f = click.option("--steps", required=True, type=click.IntRange(min=1), help="Environment steps of roll-in.")(f)
+    f = click.option("--expert", "expert_spec", required=True,
+                     help="'zoo', 'zoo:ALGO' (e.g. zoo:dqn), 'sb3:PATH' (a Stable-Baselines3 zip) or a policy file / run dir.")(f)
+    f = click.option("--env", "env_id", required=True)(f)
+    return f
+
+
+@train.command("dagger")
+@_interactive_options
+@click.option("--demos", "demos_file", type=click.Path(dir_okay=False), help="Start the aggregated dataset with these demos.")
+@click.option("--episodes", "n_episodes", type=click.IntRange(min=1), help="Use the first N demo episodes.")
+@click.option("--beta-schedule", type=click.Choice(["linear", "exponential", "constant"]), help="How beta (the expert's share of the roll-in) changes by round.")
+@click.option("--beta-decay-rounds", type=click.IntRange(min=1), help="linear: rounds for beta to fall from 1 to 0.")
+@click.option("--beta-p", type=click.FloatRange(0, 1), help="exponential: beta = p ** round; constant: beta = p.")
+@click.option("--steps-per-round", type=click.IntRange(min=1), help="Env steps rolled in per round.")
+@click.option("--epochs", type=click.IntRange(min=1), help="BC passes over the aggregated data per round.")
+def train_dagger_cmd(env_id, expert_spec, steps, seed, out, eval_every, eval_episodes, overwrite, demos_file, n_episodes,
+                     beta_schedule, beta_decay_rounds, beta_p, steps_per_round, epochs):
+    """DAgger: the expert labels the states the learner visits; BC on the aggregate each round."""
+    _threads()
+    from imitlab.algorithms.dagger import train_dagger
+    from imitlab.defaults import dagger_config
+    from imitlab.envs.vector import check_env_id
+    from imitlab.experts import load_expert
+    from imitlab.runlog import prepare_run_dir
+
+    check_env_id(env_id)
+    d = None
+    if demos_file:
+        d = _load_training_demos(env_id, demos_file, n_episodes, None, None, seed)
+    elif n_episodes:
+        raise UserError("--episodes needs --demos")
+    expert_policy = load_expert(expert_spec, env_id)
+    overrides = {k: v for k, v in dict(beta_schedule=beta_schedule, beta_decay_rounds=beta_decay_rounds, beta_p=beta_p,
+                                        steps_per_round=steps_per_round, epochs=epochs).items() if v is not None}
+    config = dagger_config(env_id, **overrides)
+    run_dir = prepare_run_dir(out, overwrite=overwrite)
+    result = train_dagger(
+        env_id=env_id, expert=expert_policy, demos=d, total_steps=steps, seed=seed, config=config, out=run_dir,
+        eval_every=eval_every, eval_episodes=eval_episodes, progress=True,
+    )
+    _report(result, run_dir)
+
+
 def _report(result, where) -> None:
     f = result.final
     score = "" if f is None or f.normalized_score is None else f", normalized {f.normalized_score:.3f}"

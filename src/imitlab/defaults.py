@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from imitlab.algorithms.bc import BCConfig
+from imitlab.algorithms.dagger import DAggerConfig
 from imitlab.algorithms.gail import GAILConfig
 from imitlab.rl.dqn import DQNConfig
 from imitlab.rl.ppo import PPOConfig
@@ -21,9 +22,11 @@ TASK_DEFAULTS: dict[str, dict] = {
         # the generator's learning rate settles it at the end of the budget.
         "gail": GAILConfig(ppo=PPOConfig(anneal_lr=True)),
         "gail_steps": 50_000,
+        "dagger": DAggerConfig(),
     },
     "Pendulum-v1": {
         "expert_sac": SACConfig(),
+        "dagger": DAggerConfig(),
     },
 }
 
@@ -39,6 +42,10 @@ def gail_config(env_id: str, **overrides) -> GAILConfig:
 
 def bc_config(env_id: str, **overrides) -> BCConfig:
     return replace(defaults_for(env_id, "bc", BCConfig()), **overrides)
+
+
+def dagger_config(env_id: str, **overrides) -> DAggerConfig:
+    return replace(defaults_for(env_id, "dagger", DAggerConfig()), **overrides)
 
 
 EXPERT_CONFIGS = {"ppo": PPOConfig, "dqn": DQNConfig, "sac": SACConfig}

@@ -69,7 +69,12 @@ class MixtureActor:
 def checked_expert(expert: Expert | Callable[[np.ndarray], np.ndarray], obs: np.ndarray, act_space: gym.Space, env_id: str) -> Expert:
     """``expert`` as an :class:`Expert`, after checking its actions on ``obs`` fit ``act_space``."""
     expert = as_expert(expert)
-    acts = np.asarray(expert.act(obs))
+    try:
+        acts = np.asarray(expert.act(obs))
+    except (RuntimeError, ValueError, IndexError, TypeError) as e:
+        raise UserError(
+            f"the expert cannot act on {env_id}'s observations (shape {obs.shape[1:]}): {e}; is it an expert for another env?"
+        ) from None
     want = (len(obs), *act_space.shape)
     if isinstance(act_space, gym.spaces.Discrete):
         ok = acts.reshape(-1).shape == (len(obs),) and np.issubdtype(acts.dtype, np.integer) and ((acts >= 0) & (acts < act_space.n)).all()

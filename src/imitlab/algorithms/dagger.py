@@ -38,7 +38,7 @@ class DAggerConfig:
     """DAgger hyperparameters. A round is ``steps_per_round`` env steps over ``num_envs`` envs."""
 
     num_envs: int = 8
-    steps_per_round: int = 1_024
+    steps_per_round: int = 1_000
     beta_schedule: str = "linear"  # linear, exponential or constant (see _interactive.mixture_weight)
     beta_decay_rounds: int = 4  # linear: rounds from beta = 1 to beta = 0
     beta_p: float = 0.5  # exponential: beta = p ** round; constant: beta = p
@@ -68,7 +68,8 @@ def train_dagger(
     Args:
         env_id: the gymnasium env.
         expert: an Expert (anything with ``act(obs)``) or a callable ``obs_batch -> action_batch``.
-        total_steps: the env-step budget (whole rounds; the last round may pass it).
+        total_steps: the env-step budget: ``total_steps // round`` whole rounds (at least one),
+            a round being ``steps_per_round`` rounded down to a multiple of ``num_envs``.
         demos: optional demonstrations to start the aggregated dataset with.
         seed: seeds networks, the mixture's coin flips, minibatches and env resets.
         config: hyperparameters.
@@ -97,7 +98,7 @@ def train_dagger(
 
     # The aggregated dataset, preallocated for the whole run.
     per_round = sampler.num_steps * cfg.num_envs
-    n_rounds = -(-total_steps // per_round)
+    n_rounds = max(1, total_steps // per_round)
     n_demo = 0 if trans is None else len(trans)
     data_obs = np.zeros((n_demo + n_rounds * per_round, *obs_space.shape), np.float32)
     data_acts = np.zeros((len(data_obs), *sampler._acts.shape[2:]), sampler._acts.dtype)
@@ -114,8 +115,7 @@ def train_dagger(
         eval_every=eval_every, eval_episodes=eval_episodes, progress=progress,
     )
     final = None
-    round_idx = 0
-    while sampler.total_steps < total_steps:
+    for round_idx in range(n_rounds):
         run.start_clock()
         actor.p = mixture_weight(cfg.beta_schedule, round_idx, decay_rounds=cfg.beta_decay_rounds, p=cfg.beta_p)
         batch = sampler.collect(actor)
@@ -140,13 +140,11 @@ def train_dagger(
                 total_loss += loss.detach() * len(idx)
         run.stop_clock()
 
-        stats = {"beta": actor.p, "dataset_size": n, "bc_loss": float(total_loss) / (n * cfg.epochs)}
-        if len(batch.episode_returns):
-            stats["episode_return"] = float(batch.episode_returns.mean())
+        stats = {"beta": actor.p, "dataset_size": n, "bc_loss": float(total_loss) / (n * cfg.epochs),
+                 "episode_return": float(batch.episode_returns.mean()) if len(batch.episode_returns) else float("nan")}
         run.advance(batch.num_steps, stats, step=sampler.total_steps)
-        round_idx += 1
-        if run.evaluation_due(sampler.total_steps) or sampler.total_steps >= total_steps:
+        if run.evaluation_due(sampler.total_steps) or round_idx == n_rounds - 1:
             final = run.evaluate(policy, env_steps=sampler.total_steps)
     venv.close()
-    run.finish(policy, final=final, extra={"algo": "dagger", "env_steps": sampler.total_steps, "rounds": round_idx})
+    run.finish(policy, final=final, extra={"algo": "dagger", "env_steps": sampler.total_steps, "rounds": n_rounds})
     return TrainResult(policy, final, run.history, run.train_seconds)
