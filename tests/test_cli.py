@@ -122,3 +122,24 @@ def test_interactive_bad_inputs_exit_2_and_write_nothing(capsys, tmp_path):
     _bad(capsys, tmp_path, "train", "dagger", "--env", "CartPole-v1", "--expert", str(tmp_path / "none.pt"), "--steps", "100", "--out", out,
          match="not found")
     _bad(capsys, tmp_path, "train", "dagger", "--env", "CartPole-v1", "--expert", "zoo", "--steps", "0", "--out", out, match="--steps")
+
+
+def test_train_aggrevated_cli(capsys, tmp_path):
+    out_dir = tmp_path / "agg"
+    code, out, err = run(capsys, "train", "aggrevated", "--env", "CartPole-v1", "--expert", "zoo:dqn", "--steps", "2000",
+                         "--rollins", "4", "--horizon", "250", "--alpha-schedule", "exponential", "--alpha-p", "0.5",
+                         "--out", str(out_dir), "--eval-episodes", "3")
+    assert code == 0, err
+    config = json.loads((out_dir / "config.json").read_text())
+    assert (config["num_envs"], config["horizon"], config["q_source"]) == (4, 250, "critic")
+    code, out, _ = run(capsys, "eval", "--env", "CartPole-v1", "--policy", str(out_dir), "--episodes", "2", "--json")
+    assert code == 0
+
+
+def test_aggrevated_without_q_on_an_unrestorable_env_exits_2(capsys, tmp_path, monkeypatch):
+    # No gymnasium-only env ships without extras, so make CartPole's batched version unavailable.
+    import imitlab.envs.vector as vector
+
+    monkeypatch.setattr(vector, "BATCHED_ENVS", {})
+    _bad(capsys, tmp_path, "train", "aggrevated", "--env", "CartPole-v1", "--expert", "zoo", "--steps", "100",
+         "--out", str(tmp_path / "run"), match="AggreVaTeD needs Q*")

@@ -275,6 +275,56 @@ def train_dagger_cmd(env_id, expert_spec, steps, seed, out, eval_every, eval_epi
     _report(result, run_dir)
 
 
+@train.command("aggrevated")
+@_interactive_options
+@click.option("--rollins", "num_envs", type=click.IntRange(min=1), help="K: parallel roll-ins per iteration.")
+@click.option("--horizon", type=click.IntRange(min=1), help="H: steps of each roll-in per iteration.")
+@click.option("--alpha-schedule", type=click.Choice(["linear", "exponential", "constant"]), help="How alpha (the expert's share of the roll-in) changes by iteration.")
+@click.option("--alpha-decay-rounds", type=click.IntRange(min=1), help="linear: iterations for alpha to fall from 1 to 0.")
+@click.option("--alpha-p", type=click.FloatRange(0, 1), help="exponential: alpha = p ** iteration; constant: alpha = p.")
+@click.option("--mc-horizon", type=click.IntRange(min=1), help="Monte-Carlo Q* roll-out length (experts without a critic).")
+def train_aggrevated_cmd(env_id, expert_spec, steps, seed, out, eval_every, eval_episodes, overwrite, num_envs, horizon,
+                         alpha_schedule, alpha_decay_rounds, alpha_p, mc_horizon):
+    """AggreVaTeD: learn actions of low cost-to-go under the expert's Q* (critic or Monte Carlo)."""
+    _threads()
+    from imitlab.algorithms.aggrevated import train_aggrevated
+    from imitlab.defaults import aggrevated_config
+    from imitlab.envs.vector import check_env_id
+    from imitlab.experts import load_expert
+    from imitlab.runlog import prepare_run_dir
+
+    check_env_id(env_id)
+    expert_policy = load_expert(expert_spec, env_id)
+    overrides = {k: v for k, v in dict(num_envs=num_envs, horizon=horizon, alpha_schedule=alpha_schedule,
+                                        alpha_decay_rounds=alpha_decay_rounds, alpha_p=alpha_p, mc_horizon=mc_horizon).items()
+                 if v is not None}
+    config = aggrevated_config(env_id, **overrides)
+    _check_q_available(env_id, expert_policy)
+    run_dir = prepare_run_dir(out, overwrite=overwrite)
+    result = train_aggrevated(
+        env_id=env_id, expert=expert_policy, total_steps=steps, seed=seed, config=config, out=run_dir,
+        eval_every=eval_every, eval_episodes=eval_episodes, progress=True,
+    )
+    _report(result, run_dir)
+
+
+def _check_q_available(env_id, expert_policy) -> None:
+    """Refuse, before anything is written, an expert with no Q* on an env that cannot be restored."""
+    from imitlab.envs import env_spaces, is_discrete
+    from imitlab.envs.vector import make_vec_env
+    from imitlab.experts import has_q, has_q_values
+    from imitlab.experts.montecarlo import no_q_error, restorable
+
+    discrete = is_discrete(env_spaces(env_id)[1])
+    if (has_q_values(expert_policy) if discrete else has_q(expert_policy)):
+        return
+    venv = make_vec_env(env_id, 1)
+    ok = restorable(venv)
+    venv.close()
+    if not ok:
+        raise no_q_error(env_id)
+
+
 def _report(result, where) -> None:
     f = result.final
     score = "" if f is None or f.normalized_score is None else f", normalized {f.normalized_score:.3f}"
