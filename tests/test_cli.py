@@ -129,3 +129,50 @@ def test_gail_cli_bad_options(capsys, tmp_path, cartpole_demo_file):
          "--reward", "argmax", match="--reward")
     _bad(capsys, tmp_path, "train", "gail", "--env", "CartPole-v1", "--demos", demos, "--steps", "100", "--out", out,
          "--init-from", str(acro), match="trained on Acrobot-v1, not CartPole-v1")
+
+
+def test_train_dagger_cli_from_scratch_and_from_demos(capsys, tmp_path, cartpole_demo_file):
+    out_dir = tmp_path / "dagger"
+    code, out, err = run(capsys, "train", "dagger", "--env", "CartPole-v1", "--expert", "zoo", "--steps", "2000", "--seed", "0",
+                         "--out", str(out_dir), "--eval-every", "1000", "--eval-episodes", "3")
+    assert code == 0, err
+    assert (out_dir / "policy.pt").is_file() and len((out_dir / "metrics.csv").read_text().splitlines()) == 3
+    code, out, err = run(capsys, "train", "dagger", "--env", "CartPole-v1", "--expert", "zoo:dqn", "--demos", str(cartpole_demo_file),
+                         "--episodes", "1", "--steps", "1000", "--beta-schedule", "exponential", "--beta-p", "0.3",
+                         "--out", str(tmp_path / "d2"), "--eval-episodes", "2")
+    assert code == 0, err
+    config = json.loads((tmp_path / "d2" / "config.json").read_text())
+    assert (config["beta_schedule"], config["beta_p"], config["n_demo_transitions"]) == ("exponential", 0.3, 500)
+
+
+def test_interactive_bad_inputs_exit_2_and_write_nothing(capsys, tmp_path):
+    out = str(tmp_path / "run")
+    _bad(capsys, tmp_path, "train", "dagger", "--env", "Pendulum-v1", "--expert", "zoo:dqn", "--steps", "100", "--out", out, match="no shipped dqn expert")
+    from imitlab.experts import zoo_path
+
+    _bad(capsys, tmp_path, "train", "dagger", "--env", "Acrobot-v1", "--expert", str(zoo_path("CartPole-v1")), "--steps", "100", "--out", out,
+         match="does not fit Acrobot-v1")
+    _bad(capsys, tmp_path, "train", "dagger", "--env", "CartPole-v1", "--expert", str(tmp_path / "none.pt"), "--steps", "100", "--out", out,
+         match="not found")
+    _bad(capsys, tmp_path, "train", "dagger", "--env", "CartPole-v1", "--expert", "zoo", "--steps", "0", "--out", out, match="--steps")
+
+
+def test_train_aggrevated_cli(capsys, tmp_path):
+    out_dir = tmp_path / "agg"
+    code, out, err = run(capsys, "train", "aggrevated", "--env", "CartPole-v1", "--expert", "zoo:dqn", "--steps", "2000",
+                         "--rollins", "4", "--horizon", "250", "--alpha-schedule", "exponential", "--alpha-p", "0.5",
+                         "--out", str(out_dir), "--eval-episodes", "3")
+    assert code == 0, err
+    config = json.loads((out_dir / "config.json").read_text())
+    assert (config["num_envs"], config["horizon"], config["q_source"]) == (4, 250, "critic")
+    code, out, _ = run(capsys, "eval", "--env", "CartPole-v1", "--policy", str(out_dir), "--episodes", "2", "--json")
+    assert code == 0
+
+
+def test_aggrevated_without_q_on_an_unrestorable_env_exits_2(capsys, tmp_path, monkeypatch):
+    # No gymnasium-only env ships without extras, so make CartPole's batched version unavailable.
+    import imitlab.envs.vector as vector
+
+    monkeypatch.setattr(vector, "BATCHED_ENVS", {})
+    _bad(capsys, tmp_path, "train", "aggrevated", "--env", "CartPole-v1", "--expert", "zoo", "--steps", "100",
+         "--out", str(tmp_path / "run"), match="AggreVaTeD needs Q*")

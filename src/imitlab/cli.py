@@ -265,6 +265,56 @@ def train_gail_offline_cmd(env_id, demos_file, seed, out, n_episodes, subsample_
     _report(result, run_dir)
 
 
+def _interactive_options(f):
+    f = click.option("--overwrite", is_flag=True, help="Reuse a non-empty run directory.")(f)
+    f = click.option("--eval-episodes", default=50, show_default=True, type=click.IntRange(min=1))(f)
+    f = click.option("--eval-every", default=2_000, show_default=True, type=click.IntRange(min=0), help="Env steps between evaluations.")(f)
+    f = click.option("--out", required=True, type=click.Path(), help="Run directory.")(f)
+    f = click.option("--seed", default=0, show_default=True, type=int)(f)
+    f = click.option("--steps", required=True, type=click.IntRange(min=1), help="Environment steps of roll-in.")(f)
+    f = click.option("--expert", "expert_spec", required=True,
+                     help="'zoo', 'zoo:ALGO' (e.g. zoo:dqn), 'sb3:PATH' (a Stable-Baselines3 zip) or a policy file / run dir.")(f)
+    f = click.option("--env", "env_id", required=True)(f)
+    return f
+
+
+@train.command("dagger")
+@_interactive_options
+@click.option("--demos", "demos_file", type=click.Path(dir_okay=False), help="Start the aggregated dataset with these demos.")
+@click.option("--episodes", "n_episodes", type=click.IntRange(min=1), help="Use the first N demo episodes.")
+@click.option("--beta-schedule", type=click.Choice(["linear", "exponential", "constant"]), help="How beta (the expert's share of the roll-in) changes by round.")
+@click.option("--beta-decay-rounds", type=click.IntRange(min=1), help="linear: rounds for beta to fall from 1 to 0.")
+@click.option("--beta-p", type=click.FloatRange(0, 1), help="exponential: beta = p ** round; constant: beta = p.")
+@click.option("--steps-per-round", type=click.IntRange(min=1), help="Env steps rolled in per round.")
+@click.option("--epochs", type=click.IntRange(min=1), help="BC passes over the aggregated data per round.")
+def train_dagger_cmd(env_id, expert_spec, steps, seed, out, eval_every, eval_episodes, overwrite, demos_file, n_episodes,
+                     beta_schedule, beta_decay_rounds, beta_p, steps_per_round, epochs):
+    """DAgger: the expert labels the states the learner visits; BC on the aggregate each round."""
+    _threads()
+    from imitlab.algorithms.dagger import train_dagger
+    from imitlab.defaults import dagger_config
+    from imitlab.envs.vector import check_env_id
+    from imitlab.experts import load_expert
+    from imitlab.runlog import prepare_run_dir
+
+    check_env_id(env_id)
+    d = None
+    if demos_file:
+        d = _load_training_demos(env_id, demos_file, n_episodes, None, None, seed)
+    elif n_episodes:
+        raise UserError("--episodes needs --demos")
+    expert_policy = load_expert(expert_spec, env_id)
+    overrides = {k: v for k, v in dict(beta_schedule=beta_schedule, beta_decay_rounds=beta_decay_rounds, beta_p=beta_p,
+                                        steps_per_round=steps_per_round, epochs=epochs).items() if v is not None}
+    config = dagger_config(env_id, **overrides)
+    run_dir = prepare_run_dir(out, overwrite=overwrite)
+    result = train_dagger(
+        env_id=env_id, expert=expert_policy, demos=d, total_steps=steps, seed=seed, config=config, out=run_dir,
+        eval_every=eval_every, eval_episodes=eval_episodes, progress=True,
+    )
+    _report(result, run_dir)
+
+
 def _load_init_policy(path, env_id):
     """The warm-start policy of ``--init-from``, checked against ``env_id``."""
     if path is None:
@@ -278,6 +328,56 @@ def _load_init_policy(path, env_id):
         raise UserError(f"--init-from {path!r} was trained on {meta.get('env_id')}, not {env_id}; start from a run of {env_id}")
     check_init_policy(policy, env_id, *env_spaces(env_id))
     return policy
+
+
+@train.command("aggrevated")
+@_interactive_options
+@click.option("--rollins", "num_envs", type=click.IntRange(min=1), help="K: parallel roll-ins per iteration.")
+@click.option("--horizon", type=click.IntRange(min=1), help="H: steps of each roll-in per iteration.")
+@click.option("--alpha-schedule", type=click.Choice(["linear", "exponential", "constant"]), help="How alpha (the expert's share of the roll-in) changes by iteration.")
+@click.option("--alpha-decay-rounds", type=click.IntRange(min=1), help="linear: iterations for alpha to fall from 1 to 0.")
+@click.option("--alpha-p", type=click.FloatRange(0, 1), help="exponential: alpha = p ** iteration; constant: alpha = p.")
+@click.option("--mc-horizon", type=click.IntRange(min=1), help="Monte-Carlo Q* roll-out length (experts without a critic).")
+def train_aggrevated_cmd(env_id, expert_spec, steps, seed, out, eval_every, eval_episodes, overwrite, num_envs, horizon,
+                         alpha_schedule, alpha_decay_rounds, alpha_p, mc_horizon):
+    """AggreVaTeD: learn actions of low cost-to-go under the expert's Q* (critic or Monte Carlo)."""
+    _threads()
+    from imitlab.algorithms.aggrevated import train_aggrevated
+    from imitlab.defaults import aggrevated_config
+    from imitlab.envs.vector import check_env_id
+    from imitlab.experts import load_expert
+    from imitlab.runlog import prepare_run_dir
+
+    check_env_id(env_id)
+    expert_policy = load_expert(expert_spec, env_id)
+    overrides = {k: v for k, v in dict(num_envs=num_envs, horizon=horizon, alpha_schedule=alpha_schedule,
+                                        alpha_decay_rounds=alpha_decay_rounds, alpha_p=alpha_p, mc_horizon=mc_horizon).items()
+                 if v is not None}
+    config = aggrevated_config(env_id, **overrides)
+    _check_q_available(env_id, expert_policy)
+    run_dir = prepare_run_dir(out, overwrite=overwrite)
+    result = train_aggrevated(
+        env_id=env_id, expert=expert_policy, total_steps=steps, seed=seed, config=config, out=run_dir,
+        eval_every=eval_every, eval_episodes=eval_episodes, progress=True,
+    )
+    _report(result, run_dir)
+
+
+def _check_q_available(env_id, expert_policy) -> None:
+    """Refuse, before anything is written, an expert with no Q* on an env that cannot be restored."""
+    from imitlab.envs import env_spaces, is_discrete
+    from imitlab.envs.vector import make_vec_env
+    from imitlab.experts import has_q, has_q_values
+    from imitlab.experts.montecarlo import no_q_error, restorable
+
+    discrete = is_discrete(env_spaces(env_id)[1])
+    if (has_q_values(expert_policy) if discrete else has_q(expert_policy)):
+        return
+    venv = make_vec_env(env_id, 1)
+    ok = restorable(venv)
+    venv.close()
+    if not ok:
+        raise no_q_error(env_id)
 
 
 def _report(result, where) -> None:

@@ -32,6 +32,7 @@ class Batch:
     next_obs: np.ndarray
     episode_returns: np.ndarray  # env returns of episodes finished during this batch (diagnostics)
     episode_lengths: np.ndarray
+    states: np.ndarray | None = None  # the env's internal state before each step, when recorded
 
     @property
     def num_steps(self) -> int:
@@ -44,9 +45,13 @@ class Batch:
 
 
 class RolloutSampler:
-    """Steps ``venv`` with a policy in fixed-length chunks; envs carry on between chunks."""
+    """Steps ``venv`` with a policy in fixed-length chunks; envs carry on between chunks.
 
-    def __init__(self, venv: VecEnv, num_steps: int, *, seed: int) -> None:
+    With ``record_states`` the internal state of a numpy-batched env (its ``state`` array) is
+    kept for every step, so the states can be restored later (Monte-Carlo roll-outs from them).
+    """
+
+    def __init__(self, venv: VecEnv, num_steps: int, *, seed: int, record_states: bool = False) -> None:
         self.venv = venv
         self.num_steps = num_steps
         n = venv.num_envs
@@ -65,6 +70,7 @@ class RolloutSampler:
         self._trunc = np.zeros((num_steps, n), bool)
         self._ep_ret = np.zeros(n)
         self._ep_len = np.zeros(n, np.int64)
+        self._states = np.zeros((num_steps, *venv.state.shape), venv.state.dtype) if record_states else None
         self.total_steps = 0
 
     def collect(self, policy: Policy) -> Batch:
@@ -75,6 +81,8 @@ class RolloutSampler:
                 act, logp = policy.sample(torch.from_numpy(self.obs), self.generator)
                 act = act.numpy()
                 self._obs[t] = self.obs
+                if self._states is not None:
+                    self._states[t] = self.venv.state
                 self._acts[t] = act
                 self._logp[t] = logp.numpy()
                 self.obs, rew, term, trunc, next_obs = self.venv.step(act)
@@ -101,6 +109,7 @@ class RolloutSampler:
             next_obs=self._next_obs.copy(),
             episode_returns=np.concatenate(done_returns) if done_returns else np.zeros(0),
             episode_lengths=np.concatenate(done_lengths) if done_lengths else np.zeros(0, np.int64),
+            states=None if self._states is None else self._states.copy(),
         )
 
 

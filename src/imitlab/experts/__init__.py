@@ -48,7 +48,10 @@ class QExpert(Protocol):
 
 
 def has_q(expert: Any) -> bool:
-    """True if ``expert`` can give Q*(s, a) (its ``has_q`` attribute says so, when it has one)."""
+    """True if ``expert`` can give Q*(s, a) on numpy batches (its ``has_q`` attribute says so, when
+    it has one). A bare torch policy does not count: wrap a DQN's QPolicy in a PolicyExpert."""
+    if isinstance(expert, Policy):
+        return False
     flag = getattr(expert, "has_q", None)
     return bool(flag) if flag is not None else callable(getattr(expert, "q", None))
 

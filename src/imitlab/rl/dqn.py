@@ -29,24 +29,25 @@ from imitlab.utils import seed_everything
 
 @dataclass(frozen=True)
 class DQNConfig:
-    """DQN hyperparameters. Epsilon decays linearly from ``eps_start`` to ``eps_end`` over the
-    first ``eps_fraction`` of the run's env steps."""
+    """DQN hyperparameters (defaults: RL-Zoo's tuned CartPole-v1 values for SB3's DQN, with
+    double-Q targets). Epsilon decays linearly from ``eps_start`` to ``eps_end`` over the first
+    ``eps_fraction`` of the run's env steps."""
 
-    num_envs: int = 4
+    num_envs: int = 1
     buffer_size: int = 100_000
     learning_starts: int = 1_000
     batch_size: int = 64
     gamma: float = 0.99
-    lr: float = 1e-3
-    train_every: int = 16  # vector steps between training phases
-    gradient_steps: int = 8  # updates per training phase
-    target_update_every: int = 100  # updates between hard copies to the target network
+    lr: float = 2.3e-3
+    train_every: int = 256  # vector steps between training phases
+    gradient_steps: int = 128  # updates per training phase
+    target_update_every: int = 128  # updates between hard copies to the target network
     eps_start: float = 1.0
     eps_end: float = 0.04
-    eps_fraction: float = 0.2
+    eps_fraction: float = 0.16
     max_grad_norm: float = 10.0
     double_q: bool = True
-    hidden: tuple[int, ...] = (64, 64)
+    hidden: tuple[int, ...] = (256, 256)
 
 
 def epsilon_at(env_steps: int, total_steps: int, cfg: DQNConfig) -> float:

@@ -1,0 +1,224 @@
+"""AggreVaTeD, differentiable imitation of the expert's cost-to-go (Sun et al. 2017,
+arXiv:1703.01030), after AggreVaTe (Ross & Bagnell 2014, arXiv:1406.5979).
+
+DAgger copies the expert's action; AggreVaTe(D) learns which actions cost little under the
+expert's cost-to-go Q*(s, a), so it is told how bad a mistake is, not only that it is one. Each
+iteration rolls in ``num_envs`` (K) envs for ``horizon`` (H) steps with a mixture (per env and
+step the expert acts with probability alpha, which decays by a schedule; the envs carry on across
+iterations, like the other samplers), gets Q* at every visited state, and takes ``epochs`` passes
+of gradient steps on that iteration's states:
+
+- discrete actions: minimise ``E_{a~pi}[-Q*(s, a)] = -sum_a pi(a|s) Q*(s, a)`` exactly over the
+  action set (``losses.aggrevated_discrete_loss``);
+- continuous actions: the likelihood-ratio loss ``-log pi(a|s) A*(s, a)``
+  (``losses.aggrevated_continuous_loss``) on ``action_samples`` actions drawn from the policy at each
+  state when the iteration starts, with ``A* = Q*(s, a) - V*(s)``. ``V*(s)`` is the mean of Q* over
+  those sampled actions (``baseline="mean"``, the default: each state's advantages then sum to 0)
+  or Q*(s, expert's action) (``baseline="expert"``).
+
+For discrete actions the states and their Q*(s, .) are aggregated over iterations
+(``aggregate=True``, AggreVaTe's data aggregation; Q* does not depend on the policy, so old states
+stay valid and the loss stays exact); without it each iteration's states are used once, as in
+AggreVaTeD's online gradient steps. Continuous actions always use the current iteration's samples,
+since the likelihood-ratio estimate is only unbiased for actions drawn from the current policy.
+
+Advantages are divided by their standard deviation over the iteration, so the learning rate does
+not depend on the reward scale. Q* comes from the expert's critic (a DQN's Q-network, a SAC's twin
+critic, an SB3 DQN/SAC/TD3) or, for an expert without one, from Monte-Carlo roll-outs of the expert
+from the restored env state (:mod:`imitlab.experts.montecarlo`; imitlab's batched classic-control
+envs only). Those roll-outs take env steps of their own: they are counted apart (``mc_env_steps``
+in progress.csv and summary.json), the budget ``total_steps`` counts roll-in steps.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from imitlab.algorithms._inputs import obs_stats, positive
+from imitlab.algorithms._interactive import MixtureActor, check_schedule, checked_expert, mixture_weight
+from imitlab.envs.vector import env_spaces, make_vec_env
+from imitlab.errors import UserError
+from imitlab.experts import Expert, has_q, has_q_values
+from imitlab.experts.montecarlo import monte_carlo_q, no_q_error, restorable
+from imitlab.losses import aggrevated_continuous_loss, aggrevated_discrete_loss, normalize_advantages
+from imitlab.policies import make_policy
+from imitlab.sampling import RolloutSampler
+from imitlab.training import TrainingRun, TrainResult
+from imitlab.utils import seed_everything
+
+
+@dataclass(frozen=True)
+class AggreVaTeDConfig:
+    """AggreVaTeD hyperparameters. An iteration is ``num_envs`` (K) roll-ins of ``horizon`` (H) steps."""
+
+    num_envs: int = 8
+    horizon: int = 125
+    alpha_schedule: str = "linear"  # linear, exponential or constant (see _interactive.mixture_weight)
+    alpha_decay_rounds: int = 4  # linear: iterations from alpha = 1 to alpha = 0
+    alpha_p: float = 0.5  # exponential: alpha = p ** iteration; constant: alpha = p
+    learner_deterministic: bool = False
+    epochs: int = 4  # passes over an iteration's states
+    batch_size: int = 128
+    lr: float = 3e-3
+    hidden: tuple[int, ...] = (64, 64)
+    aggregate: bool = True  # discrete: train on all states so far, not only this iteration's
+    squash: bool = True  # continuous: a tanh-squashed Gaussian, so sampled actions stay in bounds
+    init_log_std: float = -0.5  # continuous: the learner's initial log-std (unit action space)
+    per_state_scale: bool = False  # continuous: scale each state's advantages to unit std
+    action_samples: int = 8  # continuous: actions drawn per state for the likelihood-ratio loss
+    baseline: str = "mean"  # continuous: V*(s) = mean Q* of the samples, or "expert": Q*(s, expert action)
+    mc_horizon: int = 100  # Monte-Carlo Q*: steps per roll-out (when the expert has no critic)
+    mc_gamma: float = 0.99
+
+
+def train_aggrevated(
+    *,
+    env_id: str,
+    expert: Expert | Callable[[np.ndarray], np.ndarray],
+    total_steps: int,
+    seed: int = 0,
+    config: AggreVaTeDConfig = AggreVaTeDConfig(),
+    out: str | os.PathLike | None = None,
+    eval_every: int = 2_000,
+    eval_episodes: int = 50,
+    progress: bool = False,
+) -> TrainResult:
+    """Train a policy by AggreVaTeD for ``total_steps`` env steps of roll-in.
+
+    Args:
+        env_id: the gymnasium env.
+        expert: an expert with a critic (``q``, and ``q_values`` for discrete actions), or any
+            expert / callable when ``env_id`` is one of imitlab's batched envs (Q* by Monte Carlo).
+        total_steps: roll-in budget: ``total_steps // (num_envs * horizon)`` iterations (at least 1).
+        seed: seeds networks, the mixture's coin flips, action samples and env resets.
+        config: hyperparameters.
+        out: a run directory to write, or None.
+        eval_every: evaluate every this many env steps (0: only at the end).
+        eval_episodes: episodes per evaluation.
+        progress: show a progress bar.
+    """
+    cfg = config
+    positive("total_steps", total_steps)
+    for name in ("num_envs", "horizon", "epochs", "batch_size", "action_samples", "mc_horizon"):
+        positive(name, getattr(cfg, name))
+    check_schedule(cfg.alpha_schedule, cfg.alpha_p)
+    if cfg.baseline not in ("mean", "expert"):
+        raise UserError(f"unknown baseline {cfg.baseline!r}; use 'mean' or 'expert'")
+    obs_space, act_space = env_spaces(env_id)
+    discrete = isinstance(act_space, gym.spaces.Discrete)
+    venv = make_vec_env(env_id, cfg.num_envs)
+    use_critic = has_q_values(expert) if discrete else has_q(expert)
+    if not use_critic and not restorable(venv):
+        venv.close()
+        raise no_q_error(env_id)
+    rng = seed_everything(seed)
+    gen = torch.Generator().manual_seed(seed)
+    sampler = RolloutSampler(venv, cfg.horizon, seed=seed, record_states=not use_critic)
+    expert = checked_expert(expert, sampler.obs, act_space, env_id)
+    # Squashed, every sampled action is one the env executes as is; unsquashed, a mean past the
+    # bounds gets all its samples clipped to the same action, equal Q*, and no gradient back.
+    policy = make_policy(obs_space, act_space, cfg.hidden, **({} if discrete else {"squash": cfg.squash, "init_log_std": cfg.init_log_std}))
+    optimizer = torch.optim.Adam(policy.parameters(), lr=cfg.lr, foreach=True)
+    actor = MixtureActor(policy, expert, rng=rng, learner_deterministic=cfg.learner_deterministic)
+    n_iters = max(1, total_steps // (cfg.num_envs * cfg.horizon))
+    if discrete and cfg.aggregate:  # the aggregated dataset, preallocated for the whole run
+        agg_obs = np.zeros((n_iters * cfg.num_envs * cfg.horizon, *obs_space.shape), np.float32)
+        agg_adv = np.zeros((len(agg_obs), int(act_space.n)), np.float32)
+    n_agg = 0
+
+    def q_star(obs: np.ndarray, acts: np.ndarray, states: np.ndarray | None) -> tuple[np.ndarray, int]:
+        """Q*(s, a) for a batch of pairs, and the env steps it took."""
+        if use_critic:
+            return np.asarray(expert.q(obs, acts), np.float64), 0
+        return monte_carlo_q(env_id, states, acts, expert, gamma=cfg.mc_gamma, horizon=cfg.mc_horizon,
+                             seed=int(rng.integers(2**31)))
+
+    run = TrainingRun(
+        env_id=env_id, seed=seed, total=total_steps, unit="step", out=out,
+        config={"algo": "aggrevated", "env_id": env_id, "seed": seed, "total_steps": total_steps,
+                "q_source": "critic" if use_critic else "monte-carlo", **asdict(cfg)},
+        eval_every=eval_every, eval_episodes=eval_episodes, progress=progress,
+    )
+    final = None
+    mc_steps = 0
+    for it in range(n_iters):
+        run.start_clock()
+        actor.p = mixture_weight(cfg.alpha_schedule, it, decay_rounds=cfg.alpha_decay_rounds, p=cfg.alpha_p)
+        batch = sampler.collect(actor)
+        obs = batch.flat("obs")
+        states = None if batch.states is None else batch.flat("states")
+        n = len(obs)
+        if it == 0:
+            policy.set_obs_normalization(*obs_stats(obs))
+        obs_t = torch.from_numpy(obs)
+
+        if discrete:
+            # Q*(s, .) over the whole action set, so the loss is exact.
+            if use_critic:
+                q = np.asarray(expert.q_values(obs), np.float64)
+            else:
+                k = int(act_space.n)
+                flat_q, steps = q_star(np.repeat(obs, k, 0), np.tile(np.arange(k), n), np.repeat(states, k, 0))
+                q, mc_steps = flat_q.reshape(n, k), mc_steps + steps
+            adv = torch.as_tensor(q - q.mean(1, keepdims=True), dtype=torch.float32)
+            targets = normalize_advantages(adv)
+            data_obs = obs_t
+            if cfg.aggregate:
+                agg_obs[n_agg : n_agg + n], agg_adv[n_agg : n_agg + n] = obs, targets.numpy()
+                n_agg += n
+                data_obs, targets = torch.from_numpy(agg_obs[:n_agg]), torch.from_numpy(agg_adv[:n_agg])
+        else:
+            # Actions sampled from the policy at each visited state, valued by Q*.
+            m = cfg.action_samples
+            rep_obs = np.repeat(obs, m, 0)
+            with torch.no_grad():
+                acts = policy.sample(torch.from_numpy(rep_obs), gen)[0].numpy()
+            acts = np.clip(acts, act_space.low, act_space.high)  # what the env would execute
+            flat_q, steps = q_star(rep_obs, acts, None if states is None else np.repeat(states, m, 0))
+            mc_steps += steps
+            q = flat_q.reshape(n, m)
+            if cfg.baseline == "expert":
+                v, steps = q_star(obs, np.asarray(expert.act(obs), np.float32), states)
+                mc_steps += steps
+            else:
+                v = q.mean(1)
+            adv = q - v[:, None]
+            if cfg.per_state_scale:
+                # Each state's advantages to unit scale: states near a balance point, where Q* varies
+                # little across actions, then weigh as much as swing-up states, where it varies a lot.
+                adv = adv / (adv.std(1, keepdims=True) + 1e-6)
+            targets = normalize_advantages(torch.as_tensor(adv.reshape(-1), dtype=torch.float32))
+            data_obs, data_acts = torch.from_numpy(rep_obs), torch.from_numpy(acts)
+
+        total_loss = torch.zeros(())
+        rows = len(data_obs)
+        for _ in range(cfg.epochs):
+            perm = torch.from_numpy(rng.permutation(rows))
+            for start in range(0, rows, cfg.batch_size):
+                idx = perm[start : start + cfg.batch_size]
+                if discrete:
+                    loss = aggrevated_discrete_loss(policy.logits(data_obs[idx]), targets[idx])
+                else:
+                    loss = aggrevated_continuous_loss(policy.log_prob(data_obs[idx], data_acts[idx]), targets[idx])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total_loss += loss.detach() * len(idx)
+        run.stop_clock()
+
+        stats = {"alpha": actor.p, "loss": float(total_loss) / (rows * cfg.epochs), "mean_q": float(q.mean()),
+                 "mc_env_steps": mc_steps,
+                 "episode_return": float(batch.episode_returns.mean()) if len(batch.episode_returns) else float("nan")}
+        run.advance(batch.num_steps, stats, step=sampler.total_steps)
+        if run.evaluation_due(sampler.total_steps) or it == n_iters - 1:
+            final = run.evaluate(policy, env_steps=sampler.total_steps)
+    venv.close()
+    run.finish(policy, final=final, extra={"algo": "aggrevated", "env_steps": sampler.total_steps, "iterations": n_iters,
+                                          "mc_env_steps": mc_steps, "q_source": "critic" if use_critic else "monte-carlo"})
+    return TrainResult(policy, final, run.history, run.train_seconds)
