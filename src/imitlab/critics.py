@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from imitlab.envs.spaces import describe_space, obs_dim, space_from_description
+from imitlab.envs.spaces import obs_dim, space_from_description
 from imitlab.errors import UserError
-from imitlab.nets import mlp
+from imitlab.nets import mlp, network_config
 
 
 def space_obs_stats(space: gym.Space) -> tuple[np.ndarray, np.ndarray]:
@@ -77,12 +77,7 @@ class TwinQ(nn.Module):
     forward = q
 
     def config(self) -> dict[str, Any]:
-        return {
-            "kind": type(self).__name__,
-            "hidden": self.hidden,
-            "obs_space": describe_space(self.observation_space),
-            "act_space": describe_space(self.action_space),
-        }
+        return network_config(self)
 
 
 CRITIC_KINDS = {"TwinQ": TwinQ}

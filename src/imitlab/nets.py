@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
-import torch
 from torch import nn
+
+from imitlab.envs.spaces import describe_space
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
@@ -36,3 +38,13 @@ def _init(layer: nn.Linear, gain: float) -> nn.Linear:
     nn.init.orthogonal_(layer.weight, gain)
     nn.init.zeros_(layer.bias)
     return layer
+
+
+def network_config(net: nn.Module) -> dict[str, Any]:
+    """What a saved file records to rebuild ``net``: its kind, hidden sizes and spaces."""
+    return {
+        "kind": type(net).__name__,
+        "hidden": net.hidden,
+        "obs_space": describe_space(net.observation_space),
+        "act_space": describe_space(net.action_space),
+    }

@@ -20,10 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from imitlab.envs.spaces import describe_space, obs_dim, space_from_description
+from imitlab.envs.spaces import obs_dim, space_from_description
 from imitlab.errors import UserError
 from imitlab.losses import categorical_kl, gaussian_kl
-from imitlab.nets import mlp
+from imitlab.nets import mlp, network_config
 from imitlab.utils import atomic_torch_save
 
 POLICY_FORMAT = "imitlab.policy"
@@ -90,12 +90,7 @@ class Policy(nn.Module):
         return self.sample(obs_t)[0].numpy()
 
     def config(self) -> dict[str, Any]:
-        return {
-            "kind": type(self).__name__,
-            "hidden": self.hidden,
-            "obs_space": describe_space(self.observation_space),
-            "act_space": describe_space(self.action_space),
-        }
+        return network_config(self)
 
 
 class CategoricalPolicy(Policy):

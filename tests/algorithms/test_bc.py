@@ -3,7 +3,6 @@ import pytest
 
 from imitlab.algorithms.bc import BCConfig, train_bc
 from imitlab.defaults import bc_config
-from imitlab.envs import describe_space, env_spaces
 from imitlab.errors import UserError
 from imitlab.evaluation import evaluate
 from imitlab.experts import as_expert

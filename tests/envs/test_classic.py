@@ -8,7 +8,6 @@ from imitlab.envs.classic import BATCHED_ENVS, BatchedCartPole
 
 @pytest.mark.parametrize("env_id", sorted(BATCHED_ENVS))
 def test_batched_env_matches_gymnasium_step_for_step(env_id):
-    rng = np.random.default_rng(0)
     ref = gym.make(env_id)
     venv = make_vec_env(env_id, 1)
     assert isinstance(venv, BATCHED_ENVS[env_id])

@@ -5,7 +5,7 @@ import torch
 from imitlab.errors import UserError
 from imitlab.evaluation import evaluate
 from imitlab.experts import PolicyExpert, has_q_values, load_expert, zoo_path
-from imitlab.policies import QPolicy, load_policy
+from imitlab.policies import QPolicy
 from imitlab.rl.dqn import DQNConfig, epsilon_at, train_dqn
 
 # Small and frequent updates: learns CartPole's basics in a second or two.

@@ -6,7 +6,7 @@ from imitlab.critics import TwinQ
 from imitlab.errors import UserError
 from imitlab.evaluation import evaluate
 from imitlab.experts import has_q, load_expert, zoo_path
-from imitlab.policies import load_policy, save_policy
+from imitlab.policies import load_policy
 from imitlab.rl.sac import SACConfig, train_sac
 
 SMALL = SACConfig(learning_starts=200, batch_size=64, hidden=(32, 32), critic_hidden=(32, 32))

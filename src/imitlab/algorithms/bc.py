@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
 import torch
 
 from imitlab.algorithms._inputs import expert_transitions, obs_stats, positive
