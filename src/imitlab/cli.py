@@ -398,18 +398,17 @@ def bench(algos, envs, demo_counts, seeds, out, workers, budget_scale, eval_epis
         return
     if out is None:
         raise UserError("give --out DIR for the bench (or --report DIR to rebuild a report)")
-    grid = dict(
-        algos=parse_names(algos, what="algos"), envs=parse_names(envs, what="envs"),
-        demos=parse_ints(demo_counts, what="demos", minimum=1), seeds=parse_ints(seeds, what="seeds", minimum=0),
-    )
+    grid = {
+        "algos": parse_names(algos, what="algos"), "envs": parse_names(envs, what="envs"),
+        "demos": parse_ints(demo_counts, what="demos", minimum=1), "seeds": parse_ints(seeds, what="seeds", minimum=0),
+    }
     command = (f"imitlab bench --algos {','.join(grid['algos'])} --envs {','.join(grid['envs'])} "
                f"--demos {','.join(map(str, grid['demos']))} --seeds {','.join(map(str, grid['seeds']))} "
                f"--workers {workers} --budget-scale {budget_scale:g} --eval-episodes {eval_episodes} "
                f"--demo-seed {demo_seed} --out {out}")
-    log = lambda msg: click.echo(msg, err=True)  # noqa: E731
     try:
         outcome = run_bench(**grid, out=out, workers=workers, budget_scale=budget_scale, eval_episodes=eval_episodes,
-                            demo_seed=demo_seed, command=command, log=log)
+                            demo_seed=demo_seed, command=command, log=lambda msg: click.echo(msg, err=True))
     except CellFailed as e:
         raise click.ClickException(str(e)) from None  # exit 1: not the user's mistake, and nothing is lost
     report = build_report(out)

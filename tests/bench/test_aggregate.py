@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from imitlab.bench.aggregate import bootstrap_ci, iqm, iqm_weights, mean_curve, summarize_records, summarize_scores
+from imitlab.bench.aggregate import (
+    bootstrap_ci,
+    iqm,
+    iqm_weights,
+    mean_curve,
+    summarize_records,
+    summarize_scores,
+)
 
 
 def test_iqm_drops_the_outer_quarters_when_runs_divide_by_four():

@@ -66,7 +66,7 @@ def test_report_is_rebuilt_from_runs_alone(capsys, tiny_bench):
     before = (tiny_bench / "report.md").read_text()
     for name in ("report.md", "CartPole-v1.md", "CartPole-v1-scores.png"):
         (tiny_bench / name).unlink()
-    code, out, err = run(capsys, "bench", "--report", str(tiny_bench))
+    code, _, err = run(capsys, "bench", "--report", str(tiny_bench))
     assert code == 0, err
     assert (tiny_bench / "report.md").read_text() == before
     assert (tiny_bench / "CartPole-v1.md").is_file() and (tiny_bench / "CartPole-v1-scores.png").is_file()

@@ -23,7 +23,7 @@ def fake_runner(cell: Cell, *, out_dir, budget_scale, eval_episodes):
             "eval_episodes": eval_episodes, "history": [], "config": {}}
 
 
-GRID = dict(algos=["bc", "dagger"], envs=["CartPole-v1"], demos=[1, 2], seeds=[0, 1, 2])
+GRID = {"algos": ["bc", "dagger"], "envs": ["CartPole-v1"], "demos": [1, 2], "seeds": [0, 1, 2]}
 
 
 def test_grid_gives_interactive_algorithms_one_cell_per_seed():

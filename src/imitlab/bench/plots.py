@@ -81,7 +81,7 @@ def plot_bench_curves(env_id: str, records: list[dict[str, Any]], path: str | os
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for (algo, n), histories in sorted(groups.items(), key=lambda kv: (list(ALGOS).index(kv[0][0]), kv[0][1])):
         label = f"{algo} ({'interactive' if n == INTERACTIVE else f'{n} demos'})"
-        style = dict(color=colors[algo], ls=styles[n])
+        style = {"color": colors[algo], "ls": styles[n]}
         offline = ALGOS[algo].unit != "env_steps"
         for ax, x in zip(axes, ("env_steps", "train_seconds")):
             xs, mean, lo, hi = mean_curve(histories, x=x)

@@ -10,7 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from imitlab.bench.aggregate import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, ScoreSummary, summarize_records
+from imitlab.bench.aggregate import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
+    ScoreSummary,
+    summarize_records,
+)
 from imitlab.bench.grid import ALGOS, INTERACTIVE
 from imitlab.bench.plots import plot_bench_curves, plot_scores_vs_demos
 from imitlab.bench.runs import RUNS_FILE, read_runs
@@ -23,6 +28,10 @@ TABLE_HEADER = ("| algorithm | demos | runs | mean normalized [95% CI] | IQM nor
 
 def _ci(value: float, ci: tuple[float, float]) -> str:
     return f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def _mean(runs: list[dict[str, Any]], field: str) -> float:
+    return float(np.mean([r[field] for r in runs]))
 
 
 def _group_order(key: tuple[str, int]) -> tuple[int, int]:
@@ -40,11 +49,10 @@ def task_table(records: list[dict[str, Any]], summaries: dict[tuple[str, int], S
         algo, n = key
         s = summaries[key]
         runs = [r for r in records if (r["algo"], int(r["n_demos"])) == key]
-        mean_of = lambda field: float(np.mean([r[field] for r in runs]))  # noqa: E731
         lines.append(
             f"| {algo} | {'interactive' if n == INTERACTIVE else n} | {s.n_runs} | {_ci(s.mean, s.mean_ci)} "
-            f"| {_ci(s.iqm, s.iqm_ci)} | {mean_of('final_mean_return'):.1f} | {mean_of('env_steps'):,.0f} "
-            f"| {mean_of('train_seconds'):.1f} | {mean_of('wall_seconds'):.1f} |"
+            f"| {_ci(s.iqm, s.iqm_ci)} | {_mean(runs, 'final_mean_return'):.1f} | {_mean(runs, 'env_steps'):,.0f} "
+            f"| {_mean(runs, 'train_seconds'):.1f} | {_mean(runs, 'wall_seconds'):.1f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -106,16 +114,16 @@ def _how_made(info: dict[str, Any], records: list[dict[str, Any]]) -> list[str]:
     walls = [i["wall_seconds"] for i in info.get("invocations", []) if i.get("to_run") and "wall_seconds" in i]
     settings = info.get("settings", {})
     lines += [
-        f"{len(records)} runs. Settings: {', '.join(f'{k} {v}' for k, v in settings.items()) or 'not recorded'}."
+        (f"{len(records)} runs. Settings: {', '.join(f'{k} {v}' for k, v in settings.items()) or 'not recorded'}."
         + (f" Bench wall time: {sum(walls):,.0f} s." if walls else "")
-        + f" Sum of the runs' wall times: {sum(r['wall_seconds'] for r in records):,.0f} s.",
+        + f" Sum of the runs' wall times: {sum(r['wall_seconds'] for r in records):,.0f} s."),
         "",
-        "Scores are normalized, (R - R_random) / (R_expert - R_random), from each run's final evaluation "
+        ("Scores are normalized, (R - R_random) / (R_expert - R_random), from each run's final evaluation "
         f"({records[0].get('eval_episodes', '?')} deterministic episodes). Per (algorithm, demos): mean and IQM "
         "(the mean of the middle 50% of runs, boundary runs weighted by their share; Agarwal et al. 2021) over "
         f"seeds, with percentile-bootstrap 95% intervals ({BOOTSTRAP_RESAMPLES} resamples of the runs, RNG seed "
         f"{BOOTSTRAP_SEED}). 'interactive': DAgger and AggreVaTeD query the expert and take no demos. Env steps are "
-        "the learner's own (0 for BC and offline GAIL); train s excludes evaluations; wall s is a run's whole time.",
+        "the learner's own (0 for BC and offline GAIL); train s excludes evaluations; wall s is a run's whole time."),
         "",
         "Rebuild this report from runs.jsonl alone with `imitlab bench --report DIR`.",
         "",

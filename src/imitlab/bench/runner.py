@@ -83,7 +83,7 @@ def run_cell(cell: Cell, *, out_dir: str, budget_scale: float, eval_episodes: in
     t0 = time.perf_counter()
     budget = cell_budget(cell.algo, cell.env, budget_scale)
     every = eval_every(budget)
-    common = dict(env_id=cell.env, seed=cell.seed, eval_every=every, eval_episodes=eval_episodes)
+    common = {"env_id": cell.env, "seed": cell.seed, "eval_every": every, "eval_episodes": eval_episodes}
     demos, demo_info, expert_spec = None, None, "zoo"
     if ALGOS[cell.algo].uses_demos:
         demos = demo_subset(out_dir, cell.env, cell.n_demos)
@@ -103,7 +103,10 @@ def run_cell(cell: Cell, *, out_dir: str, budget_scale: float, eval_episodes: in
         config = gail_config(cell.env)
         result = train_gail(demos=demos, total_steps=budget, config=config, **common)
     elif cell.algo == "gail-offline":
-        from imitlab.algorithms.gail_offline import OfflineGAILConfig, train_gail_offline
+        from imitlab.algorithms.gail_offline import (
+            OfflineGAILConfig,
+            train_gail_offline,
+        )
         from imitlab.defaults import defaults_for
 
         config = replace(defaults_for(cell.env, "gail_offline", OfflineGAILConfig()), iterations=budget)

@@ -81,7 +81,7 @@ def format_zoo_table(rows: list[dict[str, Any]]) -> str:
               _pm(r["expert_return"], r["expert_std"]), _pm(r["random_return"], r["random_std"]), _time(r),
               r["q_star"] or "-"] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
-    fmt = lambda values: "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()  # noqa: E731
+    fmt = lambda values: "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
     lines = [fmt(cols), fmt(["-" * w for w in widths])] + [fmt(c) for c in cells]
     lines += ["", "made by:"] + [f"  {r['file']}: {r['command'] or 'not recorded'}" for r in rows if r["file"]]
     return "\n".join(lines)
