@@ -90,13 +90,16 @@ def plot_bench_curves(env_id: str, records: list[dict[str, Any]], path: str | os
                 continue
             ax.plot(xs, mean, label=label, marker="." if len(xs) < 30 else None, **style)
             ax.fill_between(xs, lo, hi, color=colors[algo], alpha=0.1)
+    from matplotlib.ticker import EngFormatter
+
+    axes[0].xaxis.set_major_formatter(EngFormatter(sep=""))  # 200k, not 200000 run into its neighbour
     axes[0].set_xlabel("environment steps (learner's own)")
     axes[1].set_xlabel("training seconds (evaluation excluded)")
     for ax in axes:
         ax.set_ylabel("normalized score (mean over seeds)")
         ax.axhline(1.0, color="grey", lw=0.8, ls=":")
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=7, loc="lower right")
+    axes[1].legend(fontsize=7, loc="lower right", handlelength=4)
     fig.suptitle(f"{env_id}: learning curves (band: min-max over seeds)")
     fig.tight_layout()
     _save(fig, path)
