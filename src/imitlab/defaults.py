@@ -34,6 +34,13 @@ TASK_DEFAULTS: dict[str, dict] = {
         "gail": GAILConfig(absorbing=True, ppo=PPOConfig(anneal_lr=True)),
         "gail_steps": 150_000,
     },
+    "MountainCar-v0": {
+        # RL Zoo's tuned DQN settings for MountainCar (SB3 DQN), in our units: vector steps
+        # between training phases, updates per phase, updates between target copies.
+        "expert_dqn": DQNConfig(lr=4e-3, batch_size=128, buffer_size=10_000, gamma=0.98, train_every=16,
+                                gradient_steps=8, target_update_every=300,
+                                eps_fraction=0.2, eps_end=0.07),
+    },
     "Pendulum-v1": {
         "expert_sac": SACConfig(),
         # Pendulum never terminates, so the reward form's sign bias does not arise. A shorter

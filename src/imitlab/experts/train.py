@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from dataclasses import asdict
 
+import numpy as np
+
 from imitlab.algorithms._inputs import positive
 from imitlab.envs.vector import make_vec_env
 from imitlab.errors import UserError
@@ -57,6 +59,12 @@ def train_expert(
     venv = make_vec_env(env_id, config.num_envs)
     seed_everything(seed)
     policy = make_policy(venv.single_observation_space, venv.single_action_space, config.hidden)
+    if config.obs_norm_from_bounds:
+        # Features on very different scales (MountainCar's velocity is ~0.07) stall PPO.
+        space = venv.single_observation_space
+        if not (np.isfinite(space.low).all() and np.isfinite(space.high).all()):
+            raise UserError(f"obs_norm_from_bounds needs finite observation bounds; {env_id} has {space}")
+        policy.set_obs_normalization((space.high + space.low) / 2, (space.high - space.low) / 2)
     learner = PPO(policy, config, seed=seed)
     sampler = RolloutSampler(venv, config.num_steps, seed=seed)
     run = TrainingRun(
