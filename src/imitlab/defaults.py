@@ -41,6 +41,12 @@ TASK_DEFAULTS: dict[str, dict] = {
                                 gradient_steps=8, target_update_every=300,
                                 eps_fraction=0.2, eps_end=0.07),
     },
+    "LunarLander-v3": {
+        # RL Zoo's PPO settings for LunarLander.
+        "expert": PPOConfig(num_envs=16, num_steps=1024, minibatch_size=64, epochs=4, gamma=0.999, lam=0.98,
+                            ent_coef=0.01),
+        "expert_steps": 1_000_000,
+    },
     "Pendulum-v1": {
         "expert_sac": SACConfig(),
         # Pendulum never terminates, so the reward form's sign bias does not arise. A shorter
