@@ -57,7 +57,8 @@ def expert() -> None:
 @click.option("--out", required=True, type=click.Path(), help="Run directory, or a .pt file for the policy alone.")
 @click.option("--eval-every", default=10_000, show_default=True, type=click.IntRange(min=0))
 @click.option("--overwrite", is_flag=True, help="Reuse a non-empty run directory.")
-def expert_train(env_id, algo, steps, seed, out, eval_every, overwrite) -> None:
+@click.option("--keep-best", is_flag=True, help="Keep the best-evaluated weights instead of the last ones.")
+def expert_train(env_id, algo, steps, seed, out, eval_every, overwrite, keep_best) -> None:
     """Train an expert on the environment's reward (a .pt --out also saves a DQN/SAC critic)."""
     _threads()
     from imitlab.defaults import expert_config
@@ -71,7 +72,7 @@ def expert_train(env_id, algo, steps, seed, out, eval_every, overwrite) -> None:
     run_dir = None if policy_file else prepare_run_dir(out, overwrite=overwrite)
     result = train_expert(
         env_id=env_id, algo=algo, total_steps=steps, seed=seed, config=expert_config(env_id, algo),
-        out=run_dir, eval_every=eval_every, progress=True,
+        out=run_dir, eval_every=eval_every, progress=True, keep_best=keep_best,
     )
     if policy_file:
         critic = result.critic if result.critic is not result.policy else None  # a DQN's critic is its policy

@@ -43,6 +43,14 @@ TASKS: dict[str, Task] = {
             measured_with="imitlab eval --env Acrobot-v1 --policy random|zoo --episodes 50 --seed 0",
         ),
         Task(
+            env_id="LunarLander-v3",
+            random_return=-171.36,
+            random_std=97.99,
+            expert_return=245.11,
+            expert_std=24.80,
+            measured_with="imitlab eval --env LunarLander-v3 --policy random|zoo --episodes 50 --seed 0",
+        ),
+        Task(
             env_id="Pendulum-v1",
             random_return=-1194.11,
             random_std=302.54,

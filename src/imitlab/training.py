@@ -3,6 +3,7 @@ a progress bar, and the run directory (when one is asked for)."""
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ class TrainingRun:
         eval_episodes: int,
         progress: bool,
         tensorboard: bool = True,
+        keep_best: bool = False,
     ) -> None:
         self.env_id = env_id
         self.seed = seed
@@ -58,6 +60,10 @@ class TrainingRun:
         self._next_eval = eval_every
         self._t0: float | None = None
         self.history: list[dict[str, Any]] = []
+        # keep_best: the run ends with the best-evaluated weights, as experts trained on the env's
+        # reward are usually kept (RL returns swing between evaluations).
+        self.keep_best = keep_best
+        self._best: tuple[EvalResult, dict, dict | None] | None = None
 
     def start_clock(self) -> None:
         self._t0 = time.perf_counter()
@@ -72,9 +78,15 @@ class TrainingRun:
         if stats and self.log is not None:
             self.log.progress(step, stats)
 
-    def evaluate(self, policy: Policy, *, env_steps: int, epoch: int | None = None) -> EvalResult:
+    def evaluate(self, policy: Policy, *, env_steps: int, epoch: int | None = None, critic: Any = None) -> EvalResult:
         """Evaluate ``policy`` now and record it (the clock must be stopped)."""
         result = evaluate(policy, self.env_id, episodes=self.eval_episodes, seed=self.seed + 10_000)
+        if self.keep_best and (self._best is None or result.mean_return > self._best[0].mean_return):
+            self._best = (
+                result,
+                copy.deepcopy(policy.state_dict()),
+                None if critic is None else copy.deepcopy(critic.state_dict()),
+            )
         row = {"env_steps": env_steps, "epoch": epoch, "train_seconds": self.train_seconds, **result.to_dict()}
         self.history.append(row)
         if self.log is not None:
@@ -90,10 +102,20 @@ class TrainingRun:
             self._next_eval += self.eval_every
         return True
 
-    def finish(self, policy: Policy, *, final: EvalResult | None, extra: dict[str, Any], critic: Any = None) -> None:
+    def finish(
+        self, policy: Policy, *, final: EvalResult | None, extra: dict[str, Any], critic: Any = None
+    ) -> EvalResult | None:
+        """Close the run: with ``keep_best``, load the best-evaluated weights back into ``policy``
+        (and ``critic``); save the run's files. Returns the evaluation of the weights kept."""
         self.bar.close()
+        if self.keep_best and self._best is not None:
+            final, policy_state, critic_state = self._best
+            policy.load_state_dict(policy_state)
+            if critic is not None and critic_state is not None:
+                critic.load_state_dict(critic_state)
+            extra = {**extra, "kept": "best evaluation"}
         if self.log is None:
-            return
+            return final
         save_policy(policy, self.log.dir / "policy.pt", env_id=self.env_id, extra={"seed": self.seed, **extra}, critic=critic)
         summary = {
             "env_id": self.env_id,
@@ -105,3 +127,4 @@ class TrainingRun:
             summary["final_eval"] = final.to_dict()
         self.log.summary(summary)
         self.log.close()
+        return final

@@ -64,3 +64,14 @@ def test_gymnasium_vector_envs_are_not_restorable_and_bad_configs_are_refused():
     with pytest.raises(UserError, match="unknown mixing schedule"):
         train_aggrevated(env_id="CartPole-v1", expert=load_expert("zoo", "CartPole-v1"), total_steps=1000,
                          config=AggreVaTeDConfig(alpha_schedule="nope"))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_aggrevated_with_the_sac_critic_reaches_0_9_on_pendulum(seed):
+    from imitlab.defaults import aggrevated_config
+    from imitlab.evaluation import evaluate
+
+    expert = load_expert("zoo", "Pendulum-v1")
+    result = train_aggrevated(env_id="Pendulum-v1", expert=expert, total_steps=20_000, seed=seed,
+                              config=aggrevated_config("Pendulum-v1"), eval_every=0, eval_episodes=2)
+    assert evaluate(result.policy, "Pendulum-v1", episodes=50, seed=777).normalized_score >= 0.9

@@ -33,3 +33,18 @@ def test_callables_are_experts_and_bad_specs_are_refused():
         load_expert("zoo", "MountainCar-v0")
     with pytest.raises(UserError, match="does not fit Acrobot-v1"):
         load_expert(zoo_path("CartPole-v1"), "Acrobot-v1")
+
+
+def test_keep_best_returns_the_best_evaluated_weights(tmp_path):
+    from imitlab.rl.ppo import PPOConfig
+
+    result = train_expert(env_id="CartPole-v1", total_steps=8192, seed=1, config=PPOConfig(lr=1e-3),
+                          eval_every=1024, eval_episodes=5, keep_best=True, out=tmp_path / "run")
+    best = max(h["mean_return"] for h in result.history)
+    assert result.final.mean_return == best
+    # The kept weights are the ones evaluated best: re-evaluating them on the same episodes agrees.
+    again = evaluate(result.policy, "CartPole-v1", episodes=5, seed=1 + 10_000)
+    assert again.mean_return == best
+    import json
+
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["kept"] == "best evaluation"

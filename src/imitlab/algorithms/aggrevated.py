@@ -16,11 +16,15 @@ of gradient steps on that iteration's states:
   those sampled actions (``baseline="mean"``, the default: each state's advantages then sum to 0)
   or Q*(s, expert's action) (``baseline="expert"``).
 
-For discrete actions the states and their Q*(s, .) are aggregated over iterations
-(``aggregate=True``, AggreVaTe's data aggregation; Q* does not depend on the policy, so old states
-stay valid and the loss stays exact); without it each iteration's states are used once, as in
-AggreVaTeD's online gradient steps. Continuous actions always use the current iteration's samples,
-since the likelihood-ratio estimate is only unbiased for actions drawn from the current policy.
+With ``aggregate=True`` the visited states are aggregated over iterations (AggreVaTe's data
+aggregation; Q* does not depend on the policy, so old states stay valid). For discrete actions the
+loss over them stays exact. For continuous actions with a critic, fresh actions are drawn from the
+current policy at every minibatch and valued by the critic, since the likelihood-ratio estimate is
+only unbiased for actions drawn from the policy it moves; this is what makes Pendulum-v1 work (the
+earlier scheme, actions drawn once per iteration and several passes over them, stalled at a
+normalized score of ~0.15). Without aggregation (or with Monte-Carlo Q*, where fresh actions would
+cost roll-outs) each iteration's states and action samples are used for ``epochs`` passes, as in
+AggreVaTeD's online gradient steps.
 
 Advantages are divided by their standard deviation over the iteration, so the learning rate does
 not depend on the reward scale. Q* comes from the expert's critic (a DQN's Q-network, a SAC's twin
@@ -67,7 +71,7 @@ class AggreVaTeDConfig:
     batch_size: int = 128
     lr: float = 3e-3
     hidden: tuple[int, ...] = (64, 64)
-    aggregate: bool = True  # discrete: train on all states so far, not only this iteration's
+    aggregate: bool = True  # train on all states so far, not only this iteration's
     squash: bool = True  # continuous: a tanh-squashed Gaussian, so sampled actions stay in bounds
     init_log_std: float = -0.5  # continuous: the learner's initial log-std (unit action space)
     per_state_scale: bool = False  # continuous: scale each state's advantages to unit std
@@ -127,8 +131,12 @@ def train_aggrevated(
     optimizer = torch.optim.Adam(policy.parameters(), lr=cfg.lr, foreach=True)
     actor = MixtureActor(policy, expert, rng=rng, learner_deterministic=cfg.learner_deterministic)
     n_iters = max(1, total_steps // (cfg.num_envs * cfg.horizon))
-    if discrete and cfg.aggregate:  # the aggregated dataset, preallocated for the whole run
+    # Continuous actions with a critic: aggregate states and draw fresh actions from the current
+    # policy at every minibatch, so each likelihood-ratio step is unbiased for the policy it moves.
+    resample = not discrete and use_critic and cfg.aggregate
+    if cfg.aggregate and (discrete or resample):  # the aggregated dataset, preallocated for the whole run
         agg_obs = np.zeros((n_iters * cfg.num_envs * cfg.horizon, *obs_space.shape), np.float32)
+    if discrete and cfg.aggregate:
         agg_adv = np.zeros((len(agg_obs), int(act_space.n)), np.float32)
     n_agg = 0
 
@@ -173,6 +181,11 @@ def train_aggrevated(
                 agg_obs[n_agg : n_agg + n], agg_adv[n_agg : n_agg + n] = obs, targets.numpy()
                 n_agg += n
                 data_obs, targets = torch.from_numpy(agg_obs[:n_agg]), torch.from_numpy(agg_adv[:n_agg])
+        elif resample:
+            agg_obs[n_agg : n_agg + n] = obs
+            n_agg += n
+            data_obs = torch.from_numpy(agg_obs[:n_agg])
+            q = np.zeros(1)
         else:
             # Actions sampled from the policy at each visited state, valued by Q*.
             m = cfg.action_samples
@@ -204,6 +217,9 @@ def train_aggrevated(
                 idx = perm[start : start + cfg.batch_size]
                 if discrete:
                     loss = aggrevated_discrete_loss(policy.logits(data_obs[idx]), targets[idx])
+                elif resample:
+                    mb_obs, mb_acts, mb_targets = _fresh_samples(policy, expert, data_obs[idx], cfg, act_space, gen)
+                    loss = aggrevated_continuous_loss(policy.log_prob(mb_obs, mb_acts), mb_targets)
                 else:
                     loss = aggrevated_continuous_loss(policy.log_prob(data_obs[idx], data_acts[idx]), targets[idx])
                 optimizer.zero_grad(set_to_none=True)
@@ -222,3 +238,18 @@ def train_aggrevated(
     run.finish(policy, final=final, extra={"algo": "aggrevated", "env_steps": sampler.total_steps, "iterations": n_iters,
                                           "mc_env_steps": mc_steps, "q_source": "critic" if use_critic else "monte-carlo"})
     return TrainResult(policy, final, run.history, run.train_seconds)
+
+
+def _fresh_samples(policy, expert, obs: torch.Tensor, cfg: AggreVaTeDConfig, act_space, gen):
+    """``action_samples`` actions per state from the current policy, and their normalised A*."""
+    m = cfg.action_samples
+    rep_obs = obs.repeat_interleave(m, 0)
+    with torch.no_grad():
+        acts = policy.sample(rep_obs, gen)[0]
+    acts_np = np.clip(acts.numpy(), act_space.low, act_space.high)
+    q = np.asarray(expert.q(rep_obs.numpy(), acts_np), np.float64).reshape(len(obs), m)
+    adv = q - q.mean(1, keepdims=True)
+    if cfg.per_state_scale:
+        adv = adv / (adv.std(1, keepdims=True) + 1e-6)
+    targets = normalize_advantages(torch.as_tensor(adv.reshape(-1), dtype=torch.float32))
+    return rep_obs, torch.from_numpy(acts_np), targets

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from dataclasses import asdict
 
+import numpy as np
+
 from imitlab.algorithms._inputs import positive
 from imitlab.envs.vector import make_vec_env
 from imitlab.errors import UserError
@@ -29,8 +31,12 @@ def train_expert(
     eval_every: int = 10_000,
     eval_episodes: int = 50,
     progress: bool = False,
+    keep_best: bool = False,
 ) -> TrainResult:
     """Train an expert with ``algo`` (ppo, dqn or sac) on ``env_id``'s reward for ``total_steps`` env steps.
+
+    With ``keep_best`` the expert returned (and saved) is the best of the periodic evaluations
+    rather than the last weights.
 
     ``config`` is the algorithm's config dataclass (``PPOConfig``, ``DQNConfig``, ``SACConfig``);
     None takes the per-task default of :mod:`imitlab.defaults`.
@@ -42,7 +48,7 @@ def train_expert(
 
         config = expert_config(env_id, algo)
     common = dict(env_id=env_id, total_steps=total_steps, seed=seed, config=config, out=out,
-                  eval_every=eval_every, eval_episodes=eval_episodes, progress=progress)
+                  eval_every=eval_every, eval_episodes=eval_episodes, progress=progress, keep_best=keep_best)
     if algo == "dqn":
         from imitlab.rl.dqn import train_dqn
 
@@ -57,12 +63,18 @@ def train_expert(
     venv = make_vec_env(env_id, config.num_envs)
     seed_everything(seed)
     policy = make_policy(venv.single_observation_space, venv.single_action_space, config.hidden)
+    if config.obs_norm_from_bounds:
+        # Features on very different scales (MountainCar's velocity is ~0.07) stall PPO.
+        space = venv.single_observation_space
+        if not (np.isfinite(space.low).all() and np.isfinite(space.high).all()):
+            raise UserError(f"obs_norm_from_bounds needs finite observation bounds; {env_id} has {space}")
+        policy.set_obs_normalization((space.high + space.low) / 2, (space.high - space.low) / 2)
     learner = PPO(policy, config, seed=seed)
     sampler = RolloutSampler(venv, config.num_steps, seed=seed)
     run = TrainingRun(
         env_id=env_id, seed=seed, total=total_steps, unit="step", out=out,
         config={"algo": f"expert-{algo}", "env_id": env_id, "seed": seed, "total_steps": total_steps, **asdict(config)},
-        eval_every=eval_every, eval_episodes=eval_episodes, progress=progress,
+        eval_every=eval_every, eval_episodes=eval_episodes, progress=progress, keep_best=keep_best,
     )
     final = None
     while sampler.total_steps < total_steps:
@@ -77,5 +89,5 @@ def train_expert(
         if run.evaluation_due(sampler.total_steps) or sampler.total_steps >= total_steps:
             final = run.evaluate(policy, env_steps=sampler.total_steps)
     venv.close()
-    run.finish(policy, final=final, extra={"algo": f"expert-{algo}", "env_steps": sampler.total_steps})
+    final = run.finish(policy, final=final, extra={"algo": f"expert-{algo}", "env_steps": sampler.total_steps})
     return TrainResult(policy, final, run.history, run.train_seconds)

@@ -66,6 +66,7 @@ def train_dqn(
     eval_every: int = 10_000,
     eval_episodes: int = 50,
     progress: bool = False,
+    keep_best: bool = False,
 ) -> TrainResult:
     """Train a DQN agent on ``env_id``'s reward for ``total_steps`` env steps.
 
@@ -91,7 +92,7 @@ def train_dqn(
     run = TrainingRun(
         env_id=env_id, seed=seed, total=total_steps, unit="step", out=out,
         config={"algo": "expert-dqn", "env_id": env_id, "seed": seed, "total_steps": total_steps, **asdict(cfg)},
-        eval_every=eval_every, eval_episodes=eval_episodes, progress=progress,
+        eval_every=eval_every, eval_episodes=eval_episodes, progress=progress, keep_best=keep_best,
     )
     obs = venv.reset(seed=seed)
     ep_ret = np.zeros(cfg.num_envs)
@@ -139,5 +140,5 @@ def train_dqn(
     venv.close()
     qnet.epsilon = 0.0
     qnet.eval()
-    run.finish(qnet, final=final, extra={"algo": "expert-dqn", "env_steps": env_steps})
+    final = run.finish(qnet, final=final, extra={"algo": "expert-dqn", "env_steps": env_steps})
     return TrainResult(qnet, final, run.history, run.train_seconds, critic=qnet)

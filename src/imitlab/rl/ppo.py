@@ -36,6 +36,7 @@ class PPOConfig:
     max_grad_norm: float = 0.5
     norm_adv: bool = True
     anneal_lr: bool = False  # decay the learning rate linearly to 0 over the run
+    obs_norm_from_bounds: bool = False  # scale observations to [-1, 1] by the space's (finite) bounds
     hidden: tuple[int, ...] = field(default=(64, 64))
 
 

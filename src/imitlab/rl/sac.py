@@ -62,6 +62,7 @@ def train_sac(
     eval_every: int = 10_000,
     eval_episodes: int = 50,
     progress: bool = False,
+    keep_best: bool = False,
 ) -> TrainResult:
     """Train a SAC agent on ``env_id``'s reward for ``total_steps`` env steps.
 
@@ -96,7 +97,7 @@ def train_sac(
     run = TrainingRun(
         env_id=env_id, seed=seed, total=total_steps, unit="step", out=out,
         config={"algo": "expert-sac", "env_id": env_id, "seed": seed, "total_steps": total_steps, **asdict(cfg)},
-        eval_every=eval_every, eval_episodes=eval_episodes, progress=progress,
+        eval_every=eval_every, eval_episodes=eval_episodes, progress=progress, keep_best=keep_best,
     )
     obs = venv.reset(seed=seed)
     ep_ret = np.zeros(cfg.num_envs)
@@ -162,9 +163,9 @@ def train_sac(
         else:
             run.advance(cfg.num_envs, step=env_steps)
         if run.evaluation_due(env_steps) or env_steps >= total_steps:
-            final = run.evaluate(actor, env_steps=env_steps)
+            final = run.evaluate(actor, env_steps=env_steps, critic=critic)
     venv.close()
     actor.eval()
     critic.eval()
-    run.finish(actor, final=final, extra={"algo": "expert-sac", "env_steps": env_steps}, critic=critic)
+    final = run.finish(actor, final=final, extra={"algo": "expert-sac", "env_steps": env_steps}, critic=critic)
     return TrainResult(actor, final, run.history, run.train_seconds, critic=critic)
