@@ -347,6 +347,7 @@ def train_aggrevated_cmd(env_id, expert_spec, steps, seed, out, eval_every, eval
     from imitlab.defaults import aggrevated_config
     from imitlab.envs.vector import check_env_id
     from imitlab.experts import load_expert
+    from imitlab.experts.montecarlo import require_q
     from imitlab.runlog import prepare_run_dir
 
     check_env_id(env_id)
@@ -355,7 +356,7 @@ def train_aggrevated_cmd(env_id, expert_spec, steps, seed, out, eval_every, eval
                                         alpha_decay_rounds=alpha_decay_rounds, alpha_p=alpha_p, mc_horizon=mc_horizon).items()
                  if v is not None}
     config = aggrevated_config(env_id, **overrides)
-    _check_q_available(env_id, expert_policy)
+    require_q(env_id, expert_policy)
     run_dir = prepare_run_dir(out, overwrite=overwrite)
     result = train_aggrevated(
         env_id=env_id, expert=expert_policy, total_steps=steps, seed=seed, config=config, out=run_dir,
@@ -364,28 +365,74 @@ def train_aggrevated_cmd(env_id, expert_spec, steps, seed, out, eval_every, eval
     _report(result, run_dir)
 
 
-def _check_q_available(env_id, expert_policy) -> None:
-    """Refuse, before anything is written, an expert with no Q* on an env that cannot be restored."""
-    from imitlab.envs import env_spaces, is_discrete
-    from imitlab.envs.vector import make_vec_env
-    from imitlab.experts import has_q, has_q_values
-    from imitlab.experts.montecarlo import no_q_error, restorable
-
-    discrete = is_discrete(env_spaces(env_id)[1])
-    if (has_q_values(expert_policy) if discrete else has_q(expert_policy)):
-        return
-    venv = make_vec_env(env_id, 1)
-    ok = restorable(venv)
-    venv.close()
-    if not ok:
-        raise no_q_error(env_id)
-
-
 def _report(result, where) -> None:
     f = result.final
     score = "" if f is None or f.normalized_score is None else f", normalized {f.normalized_score:.3f}"
     ret = "" if f is None else f"; final return {f.mean_return:.1f} ± {f.std_return:.1f}{score}"
     click.echo(f"trained in {result.train_seconds:.2f} s{ret}; wrote {where}")
+
+
+# ------------------------------------------------------------------------------------------- bench
+@cli.command()
+@click.option("--algos", default="bc,gail,dagger", show_default=True,
+              help="Comma-separated: bc, gail, gail-offline, dagger, aggrevated.")
+@click.option("--envs", default="CartPole-v1", show_default=True, help="Comma-separated env ids of the task registry.")
+@click.option("--demos", "demo_counts", default="1,4,10", show_default=True,
+              help="Comma-separated demo episode counts (BC, GAIL; DAgger and AggreVaTeD take none).")
+@click.option("--seeds", default="0,1,2", show_default=True, help="Comma-separated training seeds.")
+@click.option("--out", type=click.Path(), help="Bench directory: runs.jsonl, demos/, tables, figures, report.md.")
+@click.option("--workers", default=2, show_default=True, type=int, help="Worker processes, one torch thread each.")
+@click.option("--budget-scale", default=1.0, show_default=True, type=float,
+              help="Multiply every task default budget (e.g. 0.1 for a quick look).")
+@click.option("--eval-episodes", default=50, show_default=True, type=int, help="Episodes per evaluation.")
+@click.option("--demo-seed", default=0, show_default=True, type=int, help="Demo episode i is recorded with seed demo-seed + i.")
+@click.option("--report", "report_dir", type=click.Path(), help="Only rebuild DIR's report from its runs.jsonl.")
+def bench(algos, envs, demo_counts, seeds, out, workers, budget_scale, eval_episodes, demo_seed, report_dir) -> None:
+    """Benchmark algorithms x tasks x demo counts x seeds; resumes where it stopped."""
+    from imitlab.bench import CellFailed, build_report, run_bench
+    from imitlab.bench.grid import parse_ints, parse_names
+
+    if report_dir is not None:
+        if not Path(report_dir).is_dir():
+            raise UserError(f"--report {report_dir!r} is not a directory; give a bench's --out")
+        click.echo(f"wrote {build_report(report_dir)}")
+        return
+    if out is None:
+        raise UserError("give --out DIR for the bench (or --report DIR to rebuild a report)")
+    grid = {
+        "algos": parse_names(algos, what="algos"), "envs": parse_names(envs, what="envs"),
+        "demos": parse_ints(demo_counts, what="demos", minimum=1), "seeds": parse_ints(seeds, what="seeds", minimum=0),
+    }
+    command = (f"imitlab bench --algos {','.join(grid['algos'])} --envs {','.join(grid['envs'])} "
+               f"--demos {','.join(map(str, grid['demos']))} --seeds {','.join(map(str, grid['seeds']))} "
+               f"--workers {workers} --budget-scale {budget_scale:g} --eval-episodes {eval_episodes} "
+               f"--demo-seed {demo_seed} --out {out}")
+    try:
+        outcome = run_bench(**grid, out=out, workers=workers, budget_scale=budget_scale, eval_episodes=eval_episodes,
+                            demo_seed=demo_seed, command=command, log=lambda msg: click.echo(msg, err=True))
+    except CellFailed as e:
+        raise click.ClickException(str(e)) from None  # exit 1: not the user's mistake, and nothing is lost
+    report = build_report(out)
+    click.echo(f"ran {outcome.ran} runs ({outcome.skipped} already done) in {outcome.wall_seconds:.1f} s; wrote {report}")
+
+
+# --------------------------------------------------------------------------------------------- zoo
+@cli.group()
+def zoo() -> None:
+    """The shipped experts and the task registry."""
+
+
+@zoo.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+def zoo_list(as_json) -> None:
+    """Each task: its shipped experts, their returns and how they were made, the random return, Q*."""
+    from imitlab.experts.catalog import format_zoo_table, zoo_entries
+
+    rows = zoo_entries()
+    if as_json:
+        _echo_json(rows)
+        return
+    click.echo(format_zoo_table(rows))
 
 
 # -------------------------------------------------------------------------------------------- eval

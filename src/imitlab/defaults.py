@@ -12,7 +12,8 @@ from imitlab.rl import PPOConfig, ReinforceConfig, TRPOConfig
 from imitlab.rl.dqn import DQNConfig
 from imitlab.rl.sac import SACConfig
 
-# env id -> settings; "gail_steps" is the env-step budget the quickstart and benchmarks give GAIL.
+# env id -> settings; "gail_steps" is the env-step budget the quickstart and benchmarks give GAIL,
+# "dagger_steps" and "aggrevated_steps" those of the interactive learners (benchmarks/interactive.py).
 # "expert" is the PPO expert learner's config, "expert_dqn" / "expert_sac" the other learners'.
 TASK_DEFAULTS: dict[str, dict] = {
     "CartPole-v1": {
@@ -23,7 +24,9 @@ TASK_DEFAULTS: dict[str, dict] = {
         "gail": GAILConfig(reinforce=ReinforceConfig(anneal_lr=True)),
         "gail_steps": 50_000,
         "dagger": DAggerConfig(),
+        "dagger_steps": 10_000,
         "aggrevated": AggreVaTeDConfig(),
+        "aggrevated_steps": 10_000,
     },
     "Acrobot-v1": {
         "expert": PPOConfig(lr=1e-3, anneal_lr=True),
@@ -58,9 +61,11 @@ TASK_DEFAULTS: dict[str, dict] = {
         ),
         "gail_steps": 200_000,
         "dagger": DAggerConfig(),
+        "dagger_steps": 20_000,
         # Balancing near the top hinges on Q* differences well under 1 between torques: per-state
         # advantage scaling and fresh action samples at every minibatch (aggregated states) find it.
         "aggrevated": AggreVaTeDConfig(lr=1e-3, epochs=1, per_state_scale=True, init_log_std=-1.5, action_samples=16),
+        "aggrevated_steps": 30_000,
     },
 }
 

@@ -81,3 +81,24 @@ def require_task(env_id: str) -> Task:
     if task is None:
         raise UserError(f"{env_id} is not in imitlab's task registry; registered: {', '.join(TASKS)}")
     return task
+
+
+@dataclass(frozen=True)
+class ZooRecord:
+    """What a shipped expert file does not record itself: its return over 50 deterministic
+    episodes (``imitlab eval --env ENV --policy SPEC --episodes 50 --seed 0``) and the time its
+    training took (``wall_seconds`` where it was measured apart from ``train_seconds``)."""
+
+    mean_return: float
+    std_return: float
+    train_seconds: float
+    wall_seconds: float | None = None
+
+
+# zoo file name -> its record (experts/zoo/README.md); the command that made it is in the file.
+ZOO_RECORDS: dict[str, ZooRecord] = {
+    "CartPole-v1.pt": ZooRecord(mean_return=500.0, std_return=0.0, train_seconds=8.6),
+    "Acrobot-v1.pt": ZooRecord(mean_return=-79.04, std_return=18.28, train_seconds=22.7),
+    "CartPole-v1.dqn.pt": ZooRecord(mean_return=500.0, std_return=0.0, train_seconds=67.9, wall_seconds=71.1),
+    "Pendulum-v1.pt": ZooRecord(mean_return=-137.34, std_return=90.94, train_seconds=75.9, wall_seconds=78.9),
+}

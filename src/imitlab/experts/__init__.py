@@ -122,6 +122,21 @@ def _zoo_dir() -> Path:
     return Path(str(resources.files("imitlab.experts") / "zoo"))
 
 
+def zoo_files(env_id: str | None = None) -> list[Path]:
+    """The shipped expert files (of ``env_id``, if given), each env's default ``ENV.pt`` first.
+
+    Files are named ``ENV.pt`` (the default) or ``ENV.ALGO.pt``; gymnasium ids hold no dots.
+    """
+    files = sorted(_zoo_dir().glob("*.pt"), key=lambda p: (p.name.split(".")[0], p.name.count("."), p.name))
+    return [p for p in files if env_id is None or p.name.split(".")[0] == env_id]
+
+
+def zoo_spec(path: Path) -> str:
+    """The ``--expert`` name of a shipped file: ``zoo`` for ``ENV.pt``, ``zoo:ALGO`` for ``ENV.ALGO.pt``."""
+    parts = path.name[: -len(".pt")].split(".")
+    return f"zoo:{parts[1]}" if len(parts) == 2 else "zoo"
+
+
 def zoo_path(env_id: str, algo: str | None = None) -> Path:
     """Path of the expert shipped for ``env_id`` (trained by ``algo``, if given); a UserError if none.
 

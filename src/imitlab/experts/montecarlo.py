@@ -29,6 +29,22 @@ def no_q_error(env_id: str) -> UserError:
     )
 
 
+def require_q(env_id: str, expert: Expert) -> None:
+    """Refuse, before anything is written, an expert with no Q* on an env that cannot be restored
+    for Monte-Carlo roll-outs (what AggreVaTeD needs)."""
+    from imitlab.envs import env_spaces, is_discrete
+    from imitlab.experts import has_q, has_q_values
+
+    discrete = is_discrete(env_spaces(env_id)[1])
+    if has_q_values(expert) if discrete else has_q(expert):
+        return
+    venv = make_vec_env(env_id, 1)
+    ok = restorable(venv)
+    venv.close()
+    if not ok:
+        raise no_q_error(env_id)
+
+
 def monte_carlo_q(
     env_id: str,
     states: np.ndarray,

@@ -1,0 +1,140 @@
+"""The bench grid: which algorithms exist, what each cell is, its budget, and the checks that
+refuse bad input before any work starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+
+from imitlab.errors import UserError
+
+
+@dataclass(frozen=True)
+class AlgoSpec:
+    """How the bench runs one algorithm: whether it learns from demos, and its budget's unit."""
+
+    uses_demos: bool
+    unit: str  # "epochs", "env_steps" or "iterations"
+    default_key: str | None  # its budget's key in defaults.TASK_DEFAULTS (None: from its config)
+    fallback_budget: int  # for tasks whose defaults lack one
+
+
+ALGOS: dict[str, AlgoSpec] = {
+    "bc": AlgoSpec(uses_demos=True, unit="epochs", default_key=None, fallback_budget=10),
+    "gail": AlgoSpec(uses_demos=True, unit="env_steps", default_key="gail_steps", fallback_budget=100_000),
+    "gail-offline": AlgoSpec(uses_demos=True, unit="iterations", default_key=None, fallback_budget=1_000),
+    # Interactive: they query the expert on their own states and take no demos (n_demos = 0).
+    "dagger": AlgoSpec(uses_demos=False, unit="env_steps", default_key="dagger_steps", fallback_budget=20_000),
+    "aggrevated": AlgoSpec(uses_demos=False, unit="env_steps", default_key="aggrevated_steps", fallback_budget=20_000),
+}
+
+INTERACTIVE = 0  # the n_demos of a cell whose algorithm takes no demos
+CURVE_POINTS = 10  # evaluations per run, so every run draws a learning curve of the same density
+
+# gymnasium entry-point package -> the imitlab extra that installs what it needs
+EXTRAS = {"box2d": "box2d", "mujoco": "mujoco"}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run of the grid. ``n_demos`` is 0 for interactive algorithms (no demos)."""
+
+    algo: str
+    env: str
+    n_demos: int
+    seed: int
+
+    @property
+    def key(self) -> tuple[str, str, int, int]:
+        return (self.algo, self.env, self.n_demos, self.seed)
+
+    def label(self) -> str:
+        demos = "interactive" if self.n_demos == INTERACTIVE else f"{self.n_demos} demos"
+        return f"{self.algo} on {self.env}, {demos}, seed {self.seed}"
+
+
+def parse_names(text: str, *, what: str) -> list[str]:
+    """A comma-separated list of names, duplicates dropped, order kept."""
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise UserError(f"--{what} needs at least one value, e.g. --{what} {'bc,gail' if what == 'algos' else 'CartPole-v1'}")
+    return list(dict.fromkeys(names))
+
+
+def parse_ints(text: str, *, what: str, minimum: int) -> list[int]:
+    """A comma-separated list of integers >= ``minimum``, duplicates dropped, sorted."""
+    try:
+        values = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise UserError(f"--{what} takes comma-separated integers, e.g. --{what} 1,4,10; got {text!r}") from None
+    if not values:
+        raise UserError(f"--{what} needs at least one integer")
+    bad = [v for v in values if v < minimum]
+    if bad:
+        raise UserError(f"--{what} values must be >= {minimum}, got {bad[0]}")
+    return sorted(set(values))
+
+
+def check_algos(algos: list[str]) -> None:
+    unknown = [a for a in algos if a not in ALGOS]
+    if unknown:
+        raise UserError(f"unknown algorithm {unknown[0]!r}; choose from {', '.join(ALGOS)}")
+
+
+def check_env_ready(env_id: str) -> None:
+    """A UserError unless ``env_id`` is a registered gymnasium env whose dependencies are installed
+    (naming the imitlab extra that installs them) and imitlab's task registry knows it."""
+    from imitlab.envs.vector import check_env_id
+    from imitlab.tasks import require_task
+
+    spec = check_env_id(env_id)
+    entry = spec.entry_point if isinstance(spec.entry_point, str) else ""
+    try:
+        gym.make(env_id).close()
+    except gym.error.DependencyNotInstalled as e:
+        extra = next((x for pkg, x in EXTRAS.items() if f".{pkg}." in entry or entry.startswith(f"{pkg}.")), None)
+        fix = f"pip install 'imitlab[{extra}]' installs it" if extra else "install it"
+        raise UserError(f"{env_id} needs a package that is not installed: {fix} ({e})") from None
+    require_task(env_id)
+
+
+def grid_cells(*, algos: list[str], envs: list[str], demos: list[int], seeds: list[int]) -> list[Cell]:
+    """Every cell, env by env: demo-based algorithms once per demo count, interactive ones once."""
+    cells = []
+    for env in envs:
+        for algo in algos:
+            counts = demos if ALGOS[algo].uses_demos else [INTERACTIVE]
+            for n in counts:
+                for seed in seeds:
+                    cells.append(Cell(algo, env, n, seed))
+    return cells
+
+
+def base_budget(algo: str, env_id: str) -> int:
+    """The task default budget of ``algo`` on ``env_id``, or the algorithm's fallback."""
+    from imitlab.algorithms.gail_offline import OfflineGAILConfig
+    from imitlab.defaults import bc_config, defaults_for
+
+    spec = ALGOS[algo]
+    if algo == "bc":
+        return bc_config(env_id).epochs
+    if algo == "gail-offline":
+        return defaults_for(env_id, "gail_offline", OfflineGAILConfig()).iterations
+    return int(defaults_for(env_id, spec.default_key, spec.fallback_budget))
+
+
+def cell_budget(algo: str, env_id: str, scale: float) -> int:
+    """The budget of a cell: the task default times ``scale``, at least 1."""
+    return max(1, round(base_budget(algo, env_id) * scale))
+
+
+def eval_every(budget: int) -> int:
+    """Evaluate about :data:`CURVE_POINTS` times over a budget."""
+    return max(1, budget // CURVE_POINTS)
+
+
+def settings_record(*, budget_scale: float, eval_episodes: int, demo_seed: int) -> dict[str, Any]:
+    """The settings that make runs comparable; a bench directory keeps one set of them."""
+    return {"budget_scale": budget_scale, "eval_episodes": eval_episodes, "demo_seed": demo_seed}

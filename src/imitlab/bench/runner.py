@@ -1,0 +1,302 @@
+"""Run the bench grid in worker processes, one JSON line per finished run, resumable.
+
+The main process checks everything first, records the demonstration sets, then hands each
+unfinished cell to a :class:`~concurrent.futures.ProcessPoolExecutor` (``spawn`` context: a fresh
+interpreter per worker, one torch thread each) and appends each result to ``runs.jsonl`` as it
+arrives. It is the file's only writer, so lines never interleave.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, replace
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from imitlab.bench.demos import demo_path, demo_subset, ensure_demos
+from imitlab.bench.grid import (
+    ALGOS,
+    INTERACTIVE,
+    Cell,
+    cell_budget,
+    check_algos,
+    check_env_ready,
+    eval_every,
+    grid_cells,
+    settings_record,
+)
+from imitlab.bench.runs import RUNS_FILE, append_run, cell_key, read_runs, repair_runs
+from imitlab.errors import UserError
+from imitlab.utils import atomic_write_json, atomic_write_text
+
+BENCH_FILE = "bench.json"
+FAILED_DIR = "failed"
+
+
+class CellFailed(Exception):
+    """A cell of the grid raised; the runs finished before it are kept in runs.jsonl."""
+
+    def __init__(self, cell: Cell, error: str, *, kept: int, log: Path | None) -> None:
+        self.cell, self.error, self.kept, self.log = cell, error, kept, log
+        where = f"; traceback in {log}" if log else ""
+        super().__init__(f"bench run failed: {cell.label()}: {error}{where}; {kept} finished runs are kept in "
+                         f"{RUNS_FILE}, and rerunning the same command resumes from there")
+
+
+@dataclass(frozen=True)
+class BenchOutcome:
+    ran: int
+    skipped: int
+    wall_seconds: float
+
+
+# ---------------------------------------------------------------------------------- one cell
+def q_expert_spec(env_id: str) -> str:
+    """The shipped expert AggreVaTeD uses on ``env_id``: the first zoo file with Q* (a DQN's
+    Q-network, a SAC's critic), else the default one, whose Q* then comes from Monte-Carlo roll-outs."""
+    from imitlab.envs import env_spaces, is_discrete
+    from imitlab.experts import has_q, has_q_values, load_expert, zoo_files, zoo_spec
+
+    discrete = is_discrete(env_spaces(env_id)[1])
+    for path in zoo_files(env_id):
+        expert = load_expert(zoo_spec(path), env_id)
+        if has_q_values(expert) if discrete else has_q(expert):
+            return zoo_spec(path)
+    return "zoo"
+
+
+def run_cell(cell: Cell, *, out_dir: str, budget_scale: float, eval_episodes: int) -> dict[str, Any]:
+    """Train one cell of the grid (no run directory: the record is the result) and return its record."""
+    import torch
+
+    from imitlab.experts import load_expert
+    from imitlab.utils import versions
+
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    budget = cell_budget(cell.algo, cell.env, budget_scale)
+    every = eval_every(budget)
+    common = {"env_id": cell.env, "seed": cell.seed, "eval_every": every, "eval_episodes": eval_episodes}
+    demos, demo_info, expert_spec = None, None, "zoo"
+    if ALGOS[cell.algo].uses_demos:
+        demos = demo_subset(out_dir, cell.env, cell.n_demos)
+        demo_info = {"file": str(demo_path(".", cell.env)), "episodes": demos.n_episodes,
+                     "transitions": demos.n_transitions, "expert_mean_return": demos.metadata["expert_mean_return"]}
+
+    if cell.algo == "bc":
+        from imitlab.algorithms.bc import train_bc
+        from imitlab.defaults import bc_config
+
+        config = bc_config(cell.env, epochs=budget)
+        result = train_bc(demos=demos, config=config, **common)
+    elif cell.algo == "gail":
+        from imitlab.algorithms.gail import train_gail
+        from imitlab.defaults import gail_config
+
+        config = gail_config(cell.env)
+        result = train_gail(demos=demos, total_steps=budget, config=config, **common)
+    elif cell.algo == "gail-offline":
+        from imitlab.algorithms.gail_offline import (
+            OfflineGAILConfig,
+            train_gail_offline,
+        )
+        from imitlab.defaults import defaults_for
+
+        config = replace(defaults_for(cell.env, "gail_offline", OfflineGAILConfig()), iterations=budget)
+        result = train_gail_offline(demos=demos, config=config, **common)
+    elif cell.algo == "dagger":
+        from imitlab.algorithms.dagger import train_dagger
+        from imitlab.defaults import dagger_config
+
+        config = dagger_config(cell.env)
+        result = train_dagger(expert=load_expert(expert_spec, cell.env), total_steps=budget, config=config, **common)
+    elif cell.algo == "aggrevated":
+        from imitlab.algorithms.aggrevated import train_aggrevated
+        from imitlab.defaults import aggrevated_config
+
+        expert_spec = q_expert_spec(cell.env)
+        config = aggrevated_config(cell.env)
+        result = train_aggrevated(expert=load_expert(expert_spec, cell.env), total_steps=budget, config=config, **common)
+    else:  # grid.check_algos refuses these before any work starts
+        raise ValueError(f"unknown algorithm {cell.algo!r}")
+
+    final = result.final
+    return {
+        **asdict(cell),
+        "budget": budget,
+        "budget_unit": ALGOS[cell.algo].unit,
+        "expert": expert_spec,
+        "demos": demo_info,
+        "env_steps": int(result.history[-1]["env_steps"]) if result.history else 0,
+        "train_seconds": result.train_seconds,
+        "wall_seconds": time.perf_counter() - t0,
+        "final_mean_return": final.mean_return,
+        "final_std_return": final.std_return,
+        "normalized_score": final.normalized_score,
+        "eval_episodes": eval_episodes,
+        "history": result.history,
+        "config": asdict(config),
+        "versions": versions(),
+    }
+
+
+def _init_worker() -> None:
+    import torch
+
+    # One thread per worker: small MLPs gain nothing from more, and workers share the cores.
+    torch.set_num_threads(1)
+
+
+def _run_cell_safely(runner: Callable[..., dict[str, Any]], cell: Cell, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Run a cell in a worker; an exception comes back as data (its text and traceback), so that
+    an error that cannot be pickled still names itself."""
+    try:
+        return {"ok": True, "record": runner(cell, **kwargs)}
+    except Exception as e:  # noqa: BLE001 - reported to the main process, which stops the bench
+        return {"ok": False, "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
+
+
+# ------------------------------------------------------------------------------------ the grid
+def check_bench_inputs(*, algos: list[str], envs: list[str], demos: list[int], seeds: list[int], workers: int,
+                       budget_scale: float, eval_episodes: int) -> None:
+    """Every check that can fail on the user's input, before any work starts."""
+    from imitlab.experts import load_expert
+    from imitlab.experts.montecarlo import require_q
+
+    check_algos(algos)
+    if not budget_scale > 0:
+        raise UserError(f"--budget-scale must be positive, got {budget_scale}")
+    if workers < 1:
+        raise UserError(f"--workers must be >= 1, got {workers}")
+    if eval_episodes < 1:
+        raise UserError(f"--eval-episodes must be >= 1, got {eval_episodes}")
+    if not demos or min(demos) < 1 or not seeds:
+        raise UserError("--demos needs positive episode counts and --seeds at least one seed")
+    for env in envs:
+        check_env_ready(env)
+        load_expert("zoo", env)  # every algorithm needs the shipped expert, for demos or queries
+        if "aggrevated" in algos:
+            require_q(env, load_expert(q_expert_spec(env), env))
+
+
+def _check_settings(out: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    """The directory's bench.json (new if absent); a UserError if it was made with other settings."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {str(out)!r} is a file; give a directory")
+    path = out / BENCH_FILE
+    if not path.is_file():
+        if out.is_dir() and (out / RUNS_FILE).exists():
+            raise UserError(f"{out} has {RUNS_FILE} but no {BENCH_FILE}; use another --out")
+        return {"settings": settings, "invocations": []}
+    info = json.loads(path.read_text())
+    if info.get("settings") != settings:
+        theirs = ", ".join(f"{k} {v}" for k, v in info.get("settings", {}).items())
+        raise UserError(f"{out} holds runs made with {theirs}; rerun with those settings or choose another --out")
+    return info
+
+
+def run_bench(
+    *,
+    algos: list[str],
+    envs: list[str],
+    demos: list[int],
+    seeds: list[int],
+    out: str | os.PathLike,
+    workers: int = 2,
+    budget_scale: float = 1.0,
+    eval_episodes: int = 50,
+    demo_seed: int = 0,
+    command: str = "",
+    log: Callable[[str], None] = lambda msg: None,
+    runner: Callable[..., dict[str, Any]] = run_cell,
+) -> BenchOutcome:
+    """Run every cell of algos x envs x demos x seeds not already in ``out/runs.jsonl``.
+
+    Args:
+        algos, envs, demos, seeds: the grid (interactive algorithms ignore ``demos``).
+        out: the bench directory (runs.jsonl, bench.json, demos/, and the report).
+        workers: worker processes (each one torch thread).
+        budget_scale: multiplies every task default budget (0.1 for a quick look).
+        eval_episodes: episodes per evaluation (the final score's too).
+        demo_seed: episode i of an env's demo set is recorded with seed demo_seed + i.
+        command: the command line, recorded in bench.json and the report.
+        log: receives one line per event (finished run, skip count).
+        runner: the function that runs one cell in a worker (a module-level function; tests
+            pass a fake one).
+
+    Raises:
+        UserError: bad input, found before any work starts.
+        CellFailed: a cell raised; the runs finished before are kept, the rest not started.
+    """
+    check_bench_inputs(algos=algos, envs=envs, demos=demos, seeds=seeds, workers=workers,
+                       budget_scale=budget_scale, eval_episodes=eval_episodes)
+    out = Path(out)
+    settings = settings_record(budget_scale=budget_scale, eval_episodes=eval_episodes, demo_seed=demo_seed)
+    info = _check_settings(out, settings)
+    runs_path = out / RUNS_FILE
+    done = {cell_key(r) for r in read_runs(runs_path)}
+    cells = grid_cells(algos=algos, envs=envs, demos=demos, seeds=seeds)
+    pending = [c for c in cells if c.key not in done]
+    log(f"{len(cells)} runs in the grid: {len(cells) - len(pending)} already in {runs_path}, {len(pending)} to run")
+
+    t0 = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    info["invocations"].append({"command": command, "cells": len(cells), "to_run": len(pending)})
+    atomic_write_json(out / BENCH_FILE, info)
+    for env in envs:
+        n_max = max((c.n_demos for c in pending if c.env == env and c.n_demos != INTERACTIVE), default=0)
+        if n_max:
+            ensure_demos(out, env, n_max, demo_seed=demo_seed)
+    repair_runs(runs_path)
+    if pending:
+        _run_pool(pending, runs_path, workers=workers, log=log, runner=runner,
+                  kwargs={"out_dir": str(out), "budget_scale": budget_scale, "eval_episodes": eval_episodes}, t0=t0)
+    wall = time.perf_counter() - t0
+    info["invocations"][-1]["wall_seconds"] = round(wall, 1)
+    atomic_write_json(out / BENCH_FILE, info)
+    return BenchOutcome(ran=len(pending), skipped=len(cells) - len(pending), wall_seconds=wall)
+
+
+def _run_pool(cells: list[Cell], runs_path: Path, *, workers: int, log: Callable[[str], None],
+              runner: Callable[..., dict[str, Any]], kwargs: dict[str, Any], t0: float) -> None:
+    """Run ``cells`` in a process pool, appending each finished run; stop at the first failure."""
+    kept = 0
+    with ProcessPoolExecutor(max_workers=min(workers, len(cells)), mp_context=get_context("spawn"),
+                             initializer=_init_worker) as pool:
+        futures: dict[Future, Cell] = {pool.submit(_run_cell_safely, runner, c, kwargs): c for c in cells}
+        not_done = set(futures)
+        failure: tuple[Cell, str, str] | None = None
+        while not_done:
+            finished, not_done = wait(not_done, return_when=FIRST_COMPLETED)
+            for fut in sorted(finished, key=lambda f: cells.index(futures[f])):
+                cell = futures[fut]
+                if fut.cancelled():
+                    continue
+                try:
+                    outcome = fut.result()
+                except BrokenProcessPool as e:
+                    outcome = {"ok": False, "error": f"worker process died ({e})", "traceback": ""}
+                if outcome["ok"]:
+                    append_run(runs_path, outcome["record"])
+                    kept += 1
+                    score = outcome["record"]["normalized_score"]
+                    log(f"[{time.perf_counter() - t0:7.1f}s] {kept}/{len(cells)} {cell.label()}: normalized "
+                        f"{'n/a' if score is None else f'{score:.3f}'} ({outcome['record']['wall_seconds']:.1f} s)")
+                elif failure is None:
+                    failure = (cell, outcome["error"], outcome["traceback"])
+                    for f in not_done:  # runs already under way finish and are kept
+                        f.cancel()
+    if failure is not None:
+        cell, error, tb = failure
+        log_path = None
+        if tb:
+            log_path = runs_path.parent / FAILED_DIR / f"{cell.algo}-{cell.env}-{cell.n_demos}-{cell.seed}.txt"
+            atomic_write_text(log_path, tb)
+        raise CellFailed(cell, error, kept=len(read_runs(runs_path)), log=log_path)
