@@ -43,6 +43,14 @@ TASKS: dict[str, Task] = {
             measured_with="imitlab eval --env Acrobot-v1 --policy random|zoo --episodes 50 --seed 0",
         ),
         Task(
+            env_id="MountainCar-v0",
+            random_return=-200.0,
+            random_std=0.0,
+            expert_return=-107.16,
+            expert_std=11.93,
+            measured_with="imitlab eval --env MountainCar-v0 --policy random|zoo --episodes 50 --seed 0",
+        ),
+        Task(
             env_id="LunarLander-v3",
             random_return=-171.36,
             random_std=97.99,
@@ -101,4 +109,6 @@ ZOO_RECORDS: dict[str, ZooRecord] = {
     "Acrobot-v1.pt": ZooRecord(mean_return=-79.04, std_return=18.28, train_seconds=22.7),
     "CartPole-v1.dqn.pt": ZooRecord(mean_return=500.0, std_return=0.0, train_seconds=67.9, wall_seconds=71.1),
     "Pendulum-v1.pt": ZooRecord(mean_return=-137.34, std_return=90.94, train_seconds=75.9, wall_seconds=78.9),
+    "LunarLander-v3.pt": ZooRecord(mean_return=245.11, std_return=24.80, train_seconds=333.0),
+    "MountainCar-v0.pt": ZooRecord(mean_return=-107.16, std_return=11.93, train_seconds=425.2),
 }
