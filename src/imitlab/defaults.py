@@ -43,6 +43,11 @@ TASK_DEFAULTS: dict[str, dict] = {
         "expert_dqn": DQNConfig(lr=4e-3, batch_size=128, buffer_size=10_000, gamma=0.98, train_every=16,
                                 gradient_steps=8, target_update_every=300,
                                 eps_fraction=0.2, eps_end=0.07),
+        # Episodes end at the goal: absorbing states, as on Acrobot. The logit form (no per-step
+        # survival bonus) with reward scaling did best of the forms tried here: normalized
+        # 0.94 / 0.95 / 0.86 at 200,000 steps on seeds 0-2 (positive form: 0.97 / 0.40 / 0.71).
+        "gail": GAILConfig(absorbing=True, reward="logit", normalize_reward=True, ppo=PPOConfig(anneal_lr=True)),
+        "gail_steps": 200_000,
     },
     "LunarLander-v3": {
         # RL Zoo's PPO settings for LunarLander.
