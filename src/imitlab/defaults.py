@@ -49,6 +49,15 @@ TASK_DEFAULTS: dict[str, dict] = {
         "gail": GAILConfig(absorbing=True, reward="logit", normalize_reward=True, ppo=PPOConfig(anneal_lr=True)),
         "gail_steps": 200_000,
     },
+    "HalfCheetah-v5": {
+        # CleanRL's / SB3's MuJoCo SAC settings.
+        "expert_sac": SACConfig(learning_starts=5_000, critic_lr=3e-4, hidden=(256, 256), critic_hidden=(256, 256),
+                                buffer_size=1_000_000),
+    },
+    "Hopper-v5": {
+        "expert_sac": SACConfig(learning_starts=5_000, critic_lr=3e-4, hidden=(256, 256), critic_hidden=(256, 256),
+                                buffer_size=1_000_000),
+    },
     "LunarLander-v3": {
         # RL Zoo's PPO settings for LunarLander.
         "expert": PPOConfig(num_envs=16, num_steps=1024, minibatch_size=64, epochs=4, gamma=0.999, lam=0.98,

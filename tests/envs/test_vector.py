@@ -50,3 +50,23 @@ def test_unknown_env_id_is_a_user_error():
 def test_backend_choice_is_validated():
     with pytest.raises(UserError, match="backend"):
         make_vec_env("Pendulum-v1", 1, backend="ray")
+
+
+def test_observations_come_as_float32_whatever_the_env_gives():
+    import gymnasium as gym
+
+    class Float64Obs(gym.ObservationWrapper):
+        def __init__(self, env):
+            super().__init__(env)
+            self.observation_space = gym.spaces.Box(-np.inf, np.inf, env.observation_space.shape, np.float64)
+
+        def observation(self, obs):
+            return obs.astype(np.float64)
+
+    venv = GymVecEnv.__new__(GymVecEnv)
+    venv.env = gym.vector.SyncVectorEnv([lambda: Float64Obs(gym.make("Pendulum-v1"))] * 2,
+                                        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    venv._clip = None
+    assert venv.reset(seed=0).dtype == np.float32
+    obs, _, _, _, next_obs = venv.step(np.zeros((2, 1), np.float32))
+    assert obs.dtype == np.float32 and next_obs.dtype == np.float32

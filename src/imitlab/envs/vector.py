@@ -65,18 +65,19 @@ class GymVecEnv:
 
     def reset(self, seed: int | None = None) -> np.ndarray:
         obs, _ = self.env.reset(seed=seed)
-        return obs
+        return obs.astype(np.float32, copy=False)
 
     def step(self, actions: np.ndarray):
         if self._clip is not None:
             actions = np.clip(actions, *self._clip)
         obs, rew, term, trunc, info = self.env.step(actions)
+        obs = obs.astype(np.float32, copy=False)  # MuJoCo observes in float64; networks work in float32
         next_obs = obs
         if "_final_obs" in info:
             mask = info["_final_obs"]
             if mask.any():
                 next_obs = obs.copy()
-                next_obs[mask] = np.stack(info["final_obs"][mask])
+                next_obs[mask] = np.stack(info["final_obs"][mask]).astype(np.float32)
         return obs, rew.astype(np.float32), term, trunc, next_obs
 
     def close(self) -> None:
