@@ -80,11 +80,11 @@ def test_bad_inputs_exit_2_with_one_line_and_write_nothing(capsys, tmp_path, car
     _bad(capsys, tmp_path, "train", "bc", "--env", "CartPole-v1", "--demos", str(demos), "--epochs", "0", "--out", out, match="--epochs")
     _bad(capsys, tmp_path, "expert", "train", "--env", "CartPole-v1", "--steps", "0", "--out", out, match="--steps")
     _bad(capsys, tmp_path, "expert", "train", "--env", "Nope-v0", "--steps", "10", "--out", out, match="unknown environment")
-    _bad(capsys, tmp_path, "demos", "collect", "--env", "CartPole-v0", "--expert", "zoo", "--episodes", "2", "--out", str(tmp_path / "x.npz"), match="no shipped expert")
+    _bad(capsys, tmp_path, "demos", "collect", "--env", "MountainCarContinuous-v0", "--expert", "zoo", "--episodes", "2", "--out", str(tmp_path / "x.npz"), match="no shipped expert")
     _bad(capsys, tmp_path, "demos", "collect", "--env", "CartPole-v1", "--expert", "zoo", "--episodes", "0", "--out", str(tmp_path / "x.npz"), match="--episodes")
     _bad(capsys, tmp_path, "demos", "info", str(corrupt), match="corrupt")
     _bad(capsys, tmp_path, "eval", "--env", "CartPole-v1", "--policy", str(tmp_path / "nothing"), match="not found")
-    _bad(capsys, tmp_path, "eval", "--env", "CartPole-v0", "--policy", "zoo", match="no shipped expert")
+    _bad(capsys, tmp_path, "eval", "--env", "MountainCarContinuous-v0", "--policy", "zoo", match="no shipped expert")
 
 
 def test_installed_entry_point_exit_status():

@@ -63,6 +63,10 @@ TASK_DEFAULTS: dict[str, dict] = {
         "expert": PPOConfig(num_envs=16, num_steps=1024, minibatch_size=64, epochs=4, gamma=0.999, lam=0.98,
                             ent_coef=0.01),
         "expert_steps": 1_000_000,
+        # Episodes end when the lander comes to rest (or crashes): absorbing states, as on Acrobot.
+        # Not tuned: the first settings tried.
+        "gail": GAILConfig(absorbing=True, ppo=PPOConfig(num_envs=16, num_steps=128, anneal_lr=True)),
+        "gail_steps": 500_000,
     },
     "Pendulum-v1": {
         "expert_sac": SACConfig(),

@@ -35,6 +35,14 @@ TASKS: dict[str, Task] = {
             measured_with="imitlab eval --env CartPole-v1 --policy random|zoo --episodes 50 --seed 0",
         ),
         Task(
+            env_id="CartPole-v0",
+            random_return=19.94,
+            random_std=9.21,
+            expert_return=200.0,
+            expert_std=0.0,
+            measured_with="imitlab eval --env CartPole-v0 --policy random|zoo --episodes 50 --seed 0",
+        ),
+        Task(
             env_id="Acrobot-v1",
             random_return=-499.90,
             random_std=0.70,
@@ -106,6 +114,7 @@ class ZooRecord:
 # zoo file name -> its record (experts/zoo/README.md); the command that made it is in the file.
 ZOO_RECORDS: dict[str, ZooRecord] = {
     "CartPole-v1.pt": ZooRecord(mean_return=500.0, std_return=0.0, train_seconds=8.6),
+    "CartPole-v0.pt": ZooRecord(mean_return=200.0, std_return=0.0, train_seconds=17.0),
     "Acrobot-v1.pt": ZooRecord(mean_return=-79.04, std_return=18.28, train_seconds=22.7),
     "CartPole-v1.dqn.pt": ZooRecord(mean_return=500.0, std_return=0.0, train_seconds=67.9, wall_seconds=71.1),
     "Pendulum-v1.pt": ZooRecord(mean_return=-137.34, std_return=90.94, train_seconds=75.9, wall_seconds=78.9),

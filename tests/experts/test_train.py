@@ -30,7 +30,7 @@ def test_callables_are_experts_and_bad_specs_are_refused():
     with pytest.raises(UserError):
         as_expert(42)
     with pytest.raises(UserError, match="no shipped expert"):
-        load_expert("zoo", "CartPole-v0")
+        load_expert("zoo", "MountainCarContinuous-v0")
     with pytest.raises(UserError, match="does not fit Acrobot-v1"):
         load_expert(zoo_path("CartPole-v1"), "Acrobot-v1")
 
