@@ -57,6 +57,10 @@ TASK_DEFAULTS: dict[str, dict] = {
     "Hopper-v5": {
         "expert_sac": SACConfig(learning_starts=5_000, critic_lr=3e-4, hidden=(256, 256), critic_hidden=(256, 256),
                                 buffer_size=1_000_000),
+        # Hopper's episodes end when it falls: the positive form's survival bonus points the right
+        # way here, so no absorbing states. Not tuned: the first settings tried.
+        "gail": GAILConfig(ppo=PPOConfig(num_envs=8, num_steps=256, anneal_lr=True)),
+        "gail_steps": 500_000,
     },
     "LunarLander-v3": {
         # RL Zoo's PPO settings for LunarLander.

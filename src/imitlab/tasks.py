@@ -75,6 +75,14 @@ TASKS: dict[str, Task] = {
             measured_with="imitlab eval --env HalfCheetah-v5 --policy random|zoo --episodes 50 --seed 0",
         ),
         Task(
+            env_id="Hopper-v5",
+            random_return=15.22,
+            random_std=7.31,
+            expert_return=2982.15,
+            expert_std=19.55,
+            measured_with="imitlab eval --env Hopper-v5 --policy random|zoo --episodes 50 --seed 0",
+        ),
+        Task(
             env_id="Pendulum-v1",
             random_return=-1194.11,
             random_std=302.54,
@@ -128,5 +136,6 @@ ZOO_RECORDS: dict[str, ZooRecord] = {
     "Pendulum-v1.pt": ZooRecord(mean_return=-137.34, std_return=90.94, train_seconds=75.9, wall_seconds=78.9),
     "LunarLander-v3.pt": ZooRecord(mean_return=245.11, std_return=24.80, train_seconds=333.0),
     "HalfCheetah-v5.pt": ZooRecord(mean_return=6294.98, std_return=314.85, train_seconds=1982.5),
+    "Hopper-v5.pt": ZooRecord(mean_return=2982.15, std_return=19.55, train_seconds=2281.3),
     "MountainCar-v0.pt": ZooRecord(mean_return=-107.16, std_return=11.93, train_seconds=425.2),
 }
