@@ -56,7 +56,9 @@ class GymVecEnv:
                 **make_kwargs,
             )
         except gym.error.DependencyNotInstalled as e:
-            raise UserError(f"{env_id} needs a missing dependency: {e}") from None
+            extra = "mujoco" if "mujoco" in str(e).lower() else "box2d" if "box2d" in str(e).lower() else None
+            fix = f"; pip install 'imitlab[{extra}]' installs it" if extra else ""
+            raise UserError(f"{env_id} needs a missing dependency: {e}{fix}") from None
         self.num_envs = num_envs
         self.single_observation_space = self.env.single_observation_space
         self.single_action_space = self.env.single_action_space
