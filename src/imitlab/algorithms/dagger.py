@@ -24,6 +24,7 @@ from imitlab.algorithms._inputs import expert_transitions, obs_stats, positive
 from imitlab.algorithms._interactive import MixtureActor, check_schedule, checked_expert, mixture_weight
 from imitlab.algorithms.bc import _bc_loss
 from imitlab.data.demos import Demonstrations, Transitions
+from imitlab.envs.spaces import is_discrete
 from imitlab.envs.vector import env_spaces, make_vec_env
 from imitlab.errors import UserError
 from imitlab.experts import Expert
@@ -101,7 +102,7 @@ def train_dagger(
     n_rounds = max(1, total_steps // per_round)
     n_demo = 0 if trans is None else len(trans)
     data_obs = np.zeros((n_demo + n_rounds * per_round, *obs_space.shape), np.float32)
-    data_acts = np.zeros((len(data_obs), *sampler._acts.shape[2:]), sampler._acts.dtype)
+    data_acts = np.zeros((len(data_obs), *act_space.shape), np.int64 if is_discrete(act_space) else np.float32)
     if trans is not None:
         data_obs[:n_demo] = trans.obs
         data_acts[:n_demo] = trans.acts.reshape(data_acts[:n_demo].shape)

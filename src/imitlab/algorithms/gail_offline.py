@@ -115,10 +115,10 @@ def train_gail_offline(
         loss.backward()
         pol_opt.step()
         run.stop_clock()
+        # Log every 50 iterations: reading the tensors back each step would cost more than the step.
         if it % 50 == 0 or it == cfg.iterations:
-            run.advance(50 if it % 50 == 0 else it % 50,
-                        {"disc_loss": float(d_loss.detach()), "policy_loss": float(loss.detach()), "mean_reward": float(r.detach().mean())},
-                        step=it)
+            stats = {"disc_loss": float(d_loss.detach()), "policy_loss": float(loss.detach()), "mean_reward": float(r.detach().mean())}
+            run.advance(it - run.bar.n, stats, step=it)
         if run.evaluation_due(it) or it == cfg.iterations:
             final = run.evaluate(policy, env_steps=0, epoch=it)
     run.finish(policy, final=final, extra={"algo": "gail-offline", "iterations": cfg.iterations})
