@@ -58,8 +58,14 @@ def expert() -> None:
 @click.option("--eval-every", default=10_000, show_default=True, type=click.IntRange(min=0))
 @click.option("--overwrite", is_flag=True, help="Reuse a non-empty run directory.")
 @click.option("--keep-best", is_flag=True, help="Keep the best-evaluated weights instead of the last ones.")
-def expert_train(env_id, algo, steps, seed, out, eval_every, overwrite, keep_best) -> None:
-    """Train an expert on the environment's reward (a .pt --out also saves a DQN/SAC critic)."""
+@click.option("--checkpoint-every", type=click.IntRange(min=0),
+              help="Env steps between checkpoints of a run directory (default: --eval-every; 0: none).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint (same options; --steps may grow).")
+def expert_train(env_id, algo, steps, seed, out, eval_every, overwrite, keep_best, checkpoint_every, resume) -> None:
+    """Train an expert on the environment's reward (a .pt --out also saves a DQN/SAC critic).
+
+    A run directory gets a checkpoint.pt at every evaluation: if training stops, the same command
+    with --resume continues from it."""
     _threads()
     from imitlab.defaults import expert_config
     from imitlab.envs.vector import check_env_id
@@ -69,10 +75,13 @@ def expert_train(env_id, algo, steps, seed, out, eval_every, overwrite, keep_bes
 
     check_env_id(env_id)
     policy_file = Path(out) if out.endswith(".pt") else None
-    run_dir = None if policy_file else prepare_run_dir(out, overwrite=overwrite)
+    if resume and (policy_file or overwrite):
+        raise UserError("--resume continues a run directory: give that directory as --out, without --overwrite")
+    run_dir = None if policy_file else (Path(out) if resume else prepare_run_dir(out, overwrite=overwrite))
     result = train_expert(
         env_id=env_id, algo=algo, total_steps=steps, seed=seed, config=expert_config(env_id, algo),
         out=run_dir, eval_every=eval_every, progress=True, keep_best=keep_best,
+        checkpoint_every=checkpoint_every, resume=resume,
     )
     if policy_file:
         critic = result.critic if result.critic is not result.policy else None  # a DQN's critic is its policy

@@ -62,6 +62,16 @@ TASK_DEFAULTS: dict[str, dict] = {
         "gail": GAILConfig(ppo=PPOConfig(num_envs=8, num_steps=256, anneal_lr=True)),
         "gail_steps": 500_000,
     },
+    "BipedalWalker-v3": {
+        # RL Zoo's PPO settings for BipedalWalker, with its VecNormalize as running observation
+        # normalisation and return-based reward scaling.
+        "expert": PPOConfig(num_envs=32, num_steps=2048, minibatch_size=64, epochs=10, gamma=0.999, lam=0.95,
+                            clip=0.18, normalize_obs=True, normalize_reward=True),
+        "expert_steps": 5_000_000,
+        # RL Zoo's SAC settings for BipedalWalker (without gSDE), with 256x256 networks.
+        "expert_sac": SACConfig(learning_starts=10_000, buffer_size=300_000, gamma=0.98, tau=0.02, actor_lr=7.3e-4,
+                                critic_lr=7.3e-4, alpha_lr=7.3e-4, hidden=(256, 256), critic_hidden=(256, 256)),
+    },
     "LunarLander-v3": {
         # RL Zoo's PPO settings for LunarLander.
         "expert": PPOConfig(num_envs=16, num_steps=1024, minibatch_size=64, epochs=4, gamma=0.999, lam=0.98,

@@ -8,13 +8,14 @@ return, normalized score) so a learning curve, and the time to a threshold, can 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 from imitlab.errors import UserError
-from imitlab.utils import atomic_write_json, versions
+from imitlab.utils import atomic_write_json, atomic_write_text, versions
 
 EVAL_COLUMNS = ["env_steps", "epoch", "train_seconds", "mean_return", "std_return", "normalized_score"]
 
@@ -25,25 +26,60 @@ def prepare_run_dir(out: str | os.PathLike, *, overwrite: bool = False) -> Path:
     if path.exists() and not path.is_dir():
         raise UserError(f"--out {str(path)!r} is a file; give a directory path")
     if path.is_dir() and any(path.iterdir()) and not overwrite:
-        raise UserError(f"run directory {str(path)!r} is not empty; choose another --out or pass --overwrite")
+        hint = " (it has a checkpoint: --resume continues that run)" if (path / "checkpoint.pt").is_file() else ""
+        raise UserError(f"run directory {str(path)!r} is not empty; choose another --out or pass --overwrite{hint}")
     return path
 
 
 class RunLog:
     """Writes a run directory's records as training goes."""
 
-    def __init__(self, out: str | os.PathLike, config: dict[str, Any], *, tensorboard: bool = True) -> None:
+    def __init__(
+        self, out: str | os.PathLike, config: dict[str, Any], *, tensorboard: bool = True, resume_step: int | None = None
+    ) -> None:
+        """A fresh run directory, or with ``resume_step`` the records of a checkpointed run cut back
+        to that step (rows written after its checkpoint are dropped, so none appear twice)."""
         self.dir = Path(out)
         self.dir.mkdir(parents=True, exist_ok=True)
-        for name in ("metrics.csv", "progress.csv"):
-            (self.dir / name).unlink(missing_ok=True)
-        atomic_write_json(self.dir / "config.json", {**config, "versions": versions()})
         self._writers: dict[str, tuple[Any, csv.DictWriter]] = {}
+        if resume_step is None:
+            for name in ("metrics.csv", "progress.csv"):
+                (self.dir / name).unlink(missing_ok=True)
+            atomic_write_json(self.dir / "config.json", {**config, "versions": versions()})
+        else:
+            previous = read_config(self.dir)
+            atomic_write_json(self.dir / "config.json", {
+                **config, "versions": versions(),
+                "resumed_at": [*previous.get("resumed_at", []), resume_step],
+            })
+            for name in ("metrics.csv", "progress.csv"):
+                self._reopen(name, resume_step)
         self.tb = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.tb = SummaryWriter(str(self.dir / "tb"))
+            # purge_step hides the TensorBoard events logged after the checkpoint.
+            purge = None if resume_step is None else resume_step + 1
+            self.tb = SummaryWriter(str(self.dir / "tb"), purge_step=purge)
+
+    def _reopen(self, name: str, resume_step: int) -> None:
+        """Keep the rows of ``name`` up to ``resume_step`` and append after them."""
+        path = self.dir / name
+        if not path.is_file():
+            return
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            columns = reader.fieldnames
+            rows = [row for row in reader if float(row["env_steps"]) <= resume_step]
+        if not columns:
+            return
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write_text(path, text.getvalue())
+        f = open(path, "a", newline="")
+        self._writers[name] = (f, csv.DictWriter(f, fieldnames=columns))
 
     def _row(self, name: str, row: dict[str, Any], columns: list[str] | None = None) -> None:
         if name not in self._writers:

@@ -4,6 +4,7 @@ a progress bar, and the run directory (when one is asked for)."""
 from __future__ import annotations
 
 import copy
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from imitlab.checkpoint import global_rng_state, load_checkpoint, save_checkpoint, set_global_rng_state
+from imitlab.errors import UserError
 from imitlab.evaluation import EvalResult, evaluate
 from imitlab.policies import Policy, save_policy
 from imitlab.runlog import RunLog
@@ -49,13 +52,15 @@ class TrainingRun:
         progress: bool,
         tensorboard: bool = True,
         keep_best: bool = False,
+        checkpoint_every: int | None = None,
+        resume: bool = False,
     ) -> None:
+        """``checkpoint_every`` (default: ``eval_every``) is how often a run with a directory writes
+        ``checkpoint.pt``, for the loops that support it; ``resume`` continues from that file."""
         self.env_id = env_id
         self.seed = seed
         self.eval_every = eval_every
         self.eval_episodes = eval_episodes
-        self.log = RunLog(out, config, tensorboard=tensorboard) if out is not None else None
-        self.bar = tqdm(total=total, unit=unit, disable=None if progress else True, dynamic_ncols=True, leave=False)
         self.train_seconds = 0.0
         self._next_eval = eval_every
         self._t0: float | None = None
@@ -64,6 +69,20 @@ class TrainingRun:
         # reward are usually kept (RL returns swing between evaluations).
         self.keep_best = keep_best
         self._best: tuple[EvalResult, dict, dict | None] | None = None
+        self._config = config
+        self.checkpoint_every = 0 if out is None else (eval_every if checkpoint_every is None else checkpoint_every)
+        self._next_checkpoint = self.checkpoint_every
+        self._restored: dict[str, Any] | None = None
+        self.resumed_step = 0
+        if resume:
+            if out is None:
+                raise UserError("resuming needs the run directory of the stopped run (--out DIR)")
+            self._restore(load_checkpoint(out))
+        self.log = (RunLog(out, config, tensorboard=tensorboard, resume_step=self.resumed_step if resume else None)
+                    if out is not None else None)
+        self.out = out
+        self.bar = tqdm(total=total, initial=self.resumed_step, unit=unit, disable=None if progress else True,
+                        dynamic_ncols=True, leave=False)
 
     def start_clock(self) -> None:
         self._t0 = time.perf_counter()
@@ -102,6 +121,57 @@ class TrainingRun:
             self._next_eval += self.eval_every
         return True
 
+    def checkpoint_due(self, progress: int) -> bool:
+        """True once ``progress`` (env steps) passes the next checkpoint point."""
+        if self.checkpoint_every <= 0 or progress < self._next_checkpoint:
+            return False
+        while self._next_checkpoint <= progress:
+            self._next_checkpoint += self.checkpoint_every
+        return True
+
+    def save_checkpoint(self, step: int, learner: dict[str, Any]) -> None:
+        """Write the run's bookkeeping and the loop's ``learner`` state (state dicts, tensors,
+        numbers) to ``checkpoint.pt`` in the run directory."""
+        best = None
+        if self._best is not None:
+            result, policy_state, critic_state = self._best
+            best = {"result": result.to_dict(), "policy": policy_state, "critic": critic_state}
+        save_checkpoint(self.out, {
+            "step": step,
+            "config": _comparable(self._config),
+            "run": {"train_seconds": self.train_seconds, "next_eval": self._next_eval,
+                    "next_checkpoint": self._next_checkpoint, "history": self.history, "best": best},
+            "rng": global_rng_state(),
+            "learner": learner,
+        })
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        saved, wanted = dict(state["config"]), _comparable(self._config)
+        saved.pop("total_steps", None)
+        wanted.pop("total_steps", None)
+        changed = sorted(k for k in saved.keys() | wanted.keys() if saved.get(k) != wanted.get(k))
+        if changed:
+            raise UserError(f"the checkpoint was made with different settings ({', '.join(changed)}); resume with the "
+                            "same command (only --steps may change), or start a new run")
+        run = state["run"]
+        self.train_seconds = float(run["train_seconds"])
+        self._next_eval = int(run["next_eval"])
+        self._next_checkpoint = int(run["next_checkpoint"])
+        self.history = list(run["history"])
+        if run["best"] is not None:
+            best = run["best"]
+            self._best = (EvalResult(**best["result"]), best["policy"], best["critic"])
+        self.resumed_step = int(state["step"])
+        self._restored = state
+
+    def restored(self) -> dict[str, Any] | None:
+        """The loop's state saved in the checkpoint being resumed (None for a fresh run); restores
+        the global RNGs too, so call it after building the networks."""
+        if self._restored is None:
+            return None
+        set_global_rng_state(self._restored["rng"])
+        return self._restored["learner"]
+
     def finish(
         self, policy: Policy, *, final: EvalResult | None, extra: dict[str, Any], critic: Any = None
     ) -> EvalResult | None:
@@ -128,3 +198,8 @@ class TrainingRun:
         self.log.summary(summary)
         self.log.close()
         return final
+
+
+def _comparable(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` as JSON values (tuples become lists), as a checkpoint stores and compares it."""
+    return json.loads(json.dumps(config, default=str))

@@ -88,9 +88,12 @@ def train_gail(
         raise UserError(f"unknown reward form {cfg.reward!r}; choose one of {', '.join(REWARD_FORMS)}")
     if cfg.generator not in GENERATORS:
         raise UserError(f"unknown generator {cfg.generator!r}; choose one of {', '.join(GENERATORS)}")
+    gen_cfg = cfg.generator_config()
+    if getattr(gen_cfg, "normalize_obs", False) or getattr(gen_cfg, "normalize_reward", False):
+        raise UserError("the generator's normalize_obs / normalize_reward are for expert training; GAIL normalises "
+                        "observations from the demonstrations and has its own GAILConfig.normalize_reward")
     trans, obs_space, act_space = expert_transitions(env_id, demos)
     rng = seed_everything(seed)
-    gen_cfg = cfg.generator_config()
     venv = make_vec_env(env_id, gen_cfg.num_envs)
     mean, std = obs_stats(trans.obs)
     if init_policy is not None:

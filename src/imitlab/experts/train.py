@@ -12,6 +12,7 @@ from imitlab.algorithms._inputs import positive
 from imitlab.envs.vector import make_vec_env
 from imitlab.errors import UserError
 from imitlab.policies import make_policy
+from imitlab.rl.normalization import ReturnScaler, RunningMeanStd
 from imitlab.rl.ppo import PPO, PPOConfig
 from imitlab.sampling import RolloutSampler
 from imitlab.training import TrainingRun, TrainResult
@@ -32,11 +33,14 @@ def train_expert(
     eval_episodes: int = 50,
     progress: bool = False,
     keep_best: bool = False,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
 ) -> TrainResult:
     """Train an expert with ``algo`` (ppo, dqn or sac) on ``env_id``'s reward for ``total_steps`` env steps.
 
     With ``keep_best`` the expert returned (and saved) is the best of the periodic evaluations
-    rather than the last weights.
+    rather than the last weights. A run with ``out`` (a directory) writes ``checkpoint.pt`` every
+    ``checkpoint_every`` env steps (default: at each evaluation); ``resume`` continues from it.
 
     ``config`` is the algorithm's config dataclass (``PPOConfig``, ``DQNConfig``, ``SACConfig``);
     None takes the per-task default of :mod:`imitlab.defaults`.
@@ -48,7 +52,8 @@ def train_expert(
 
         config = expert_config(env_id, algo)
     common = dict(env_id=env_id, total_steps=total_steps, seed=seed, config=config, out=out,
-                  eval_every=eval_every, eval_episodes=eval_episodes, progress=progress, keep_best=keep_best)
+                  eval_every=eval_every, eval_episodes=eval_episodes, progress=progress, keep_best=keep_best,
+                  checkpoint_every=checkpoint_every, resume=resume)
     if algo == "dqn":
         from imitlab.rl.dqn import train_dqn
 
@@ -57,9 +62,18 @@ def train_expert(
         from imitlab.rl.sac import train_sac
 
         return train_sac(**common)
+    return _train_ppo_expert(**common)
+
+
+def _train_ppo_expert(
+    *, env_id: str, total_steps: int, seed: int, config, out, eval_every: int, eval_episodes: int, progress: bool,
+    keep_best: bool, checkpoint_every: int | None, resume: bool,
+) -> TrainResult:
     if not isinstance(config, PPOConfig):
         raise UserError(f"expert algorithm ppo needs a PPOConfig, got {type(config).__name__}")
     positive("total_steps", total_steps)
+    if config.obs_norm_from_bounds and config.normalize_obs:
+        raise UserError("choose one of obs_norm_from_bounds and normalize_obs, not both")
     venv = make_vec_env(env_id, config.num_envs)
     seed_everything(seed)
     policy = make_policy(venv.single_observation_space, venv.single_action_space, config.hidden)
@@ -69,25 +83,53 @@ def train_expert(
         if not (np.isfinite(space.low).all() and np.isfinite(space.high).all()):
             raise UserError(f"obs_norm_from_bounds needs finite observation bounds; {env_id} has {space}")
         policy.set_obs_normalization((space.high + space.low) / 2, (space.high - space.low) / 2)
+    obs_rms = RunningMeanStd((policy.obs_dim,)) if config.normalize_obs else None
+    scaler = ReturnScaler(config.num_envs, gamma=config.gamma) if config.normalize_reward else None
     learner = PPO(policy, config, seed=seed)
-    sampler = RolloutSampler(venv, config.num_steps, seed=seed)
     run = TrainingRun(
         env_id=env_id, seed=seed, total=total_steps, unit="step", out=out,
-        config={"algo": f"expert-{algo}", "env_id": env_id, "seed": seed, "total_steps": total_steps, **asdict(config)},
+        config={"algo": "expert-ppo", "env_id": env_id, "seed": seed, "total_steps": total_steps, **asdict(config)},
         eval_every=eval_every, eval_episodes=eval_episodes, progress=progress, keep_best=keep_best,
+        checkpoint_every=checkpoint_every, resume=resume,
     )
+    state = run.restored()
+    start = 0 if state is None else int(state["env_steps"])
+    sampler = RolloutSampler(venv, config.num_steps, seed=seed + start)  # a resumed run starts new episodes
+    sampler.total_steps = start
+    if state is not None:
+        policy.load_state_dict(state["policy"])
+        learner.load_state_dict(state["learner"])
+        sampler.generator.set_state(state["gen"])
+        if obs_rms is not None:
+            obs_rms.load_state_dict(state["obs_rms"])
+        if scaler is not None:
+            scaler.load_state_dict(state["scaler"])
+
     final = None
     while sampler.total_steps < total_steps:
         run.start_clock()
         learner.set_progress(sampler.total_steps / total_steps)
         batch = sampler.collect(policy)
-        stats = learner.update(batch, batch.rews)
+        rewards = batch.rews if scaler is None else scaler(batch.rews, batch.terminated | batch.truncated)
+        stats = learner.update(batch, rewards)
+        if obs_rms is not None:
+            # Updated after the PPO step, so each batch is collected and learned from under the
+            # same statistics (the ratio to the behaviour policy starts at 1).
+            obs_rms.update(batch.flat("obs"))
+            policy.set_obs_normalization(obs_rms.mean, obs_rms.std)
         run.stop_clock()
         if len(batch.episode_returns):
             stats["episode_return"] = float(batch.episode_returns.mean())
         run.advance(batch.num_steps, stats, step=sampler.total_steps)
         if run.evaluation_due(sampler.total_steps) or sampler.total_steps >= total_steps:
             final = run.evaluate(policy, env_steps=sampler.total_steps)
+        if run.checkpoint_due(sampler.total_steps):
+            run.save_checkpoint(sampler.total_steps, {
+                "policy": policy.state_dict(), "learner": learner.state_dict(), "gen": sampler.generator.get_state(),
+                "env_steps": sampler.total_steps,
+                "obs_rms": None if obs_rms is None else obs_rms.state_dict(),
+                "scaler": None if scaler is None else scaler.state_dict(),
+            })
     venv.close()
-    final = run.finish(policy, final=final, extra={"algo": f"expert-{algo}", "env_steps": sampler.total_steps})
+    final = run.finish(policy, final=final, extra={"algo": "expert-ppo", "env_steps": sampler.total_steps})
     return TrainResult(policy, final, run.history, run.train_seconds)

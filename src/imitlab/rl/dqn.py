@@ -67,11 +67,14 @@ def train_dqn(
     eval_episodes: int = 50,
     progress: bool = False,
     keep_best: bool = False,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
 ) -> TrainResult:
     """Train a DQN agent on ``env_id``'s reward for ``total_steps`` env steps.
 
     The returned policy is a :class:`~imitlab.policies.QPolicy` (greedy in its Q-values), which is
-    also the critic: ``policy.q_values(obs)`` is the learned Q.
+    also the critic: ``policy.q_values(obs)`` is the learned Q. A run with ``out`` writes a
+    checkpoint every ``checkpoint_every`` steps; ``resume`` continues it.
     """
     cfg = config
     positive("total_steps", total_steps)
@@ -93,10 +96,25 @@ def train_dqn(
         env_id=env_id, seed=seed, total=total_steps, unit="step", out=out,
         config={"algo": "expert-dqn", "env_id": env_id, "seed": seed, "total_steps": total_steps, **asdict(cfg)},
         eval_every=eval_every, eval_episodes=eval_episodes, progress=progress, keep_best=keep_best,
+        checkpoint_every=checkpoint_every, resume=resume,
     )
-    obs = venv.reset(seed=seed)
-    ep_ret = np.zeros(cfg.num_envs)
+
+    def learner_state() -> dict:
+        return {"qnet": qnet.state_dict(), "target": target.state_dict(), "optimizer": optimizer.state_dict(),
+                "buffer": buffer.state_dict(), "gen": gen.get_state(),
+                "env_steps": env_steps, "vec_steps": vec_steps, "updates": updates}
+
     env_steps, vec_steps, updates, final = 0, 0, 0, None
+    state = run.restored()
+    if state is not None:
+        qnet.load_state_dict(state["qnet"])
+        target.load_state_dict(state["target"])
+        optimizer.load_state_dict(state["optimizer"])
+        buffer.load_state_dict(state["buffer"])
+        gen.set_state(state["gen"])
+        env_steps, vec_steps, updates = int(state["env_steps"]), int(state["vec_steps"]), int(state["updates"])
+    obs = venv.reset(seed=seed + env_steps)  # a resumed run starts new episodes
+    ep_ret = np.zeros(cfg.num_envs)
     loss = torch.zeros(())
     while env_steps < total_steps:
         run.start_clock()
@@ -137,6 +155,8 @@ def train_dqn(
         if run.evaluation_due(env_steps) or env_steps >= total_steps:
             qnet.epsilon = 0.0
             final = run.evaluate(qnet, env_steps=env_steps)
+        if run.checkpoint_due(env_steps):
+            run.save_checkpoint(env_steps, learner_state())
     venv.close()
     qnet.epsilon = 0.0
     qnet.eval()

@@ -36,7 +36,10 @@ class PPOConfig:
     max_grad_norm: float = 0.5
     norm_adv: bool = True
     anneal_lr: bool = False  # decay the learning rate linearly to 0 over the run
+    # Expert training on the env's reward only (GAIL normalises from the demonstrations):
     obs_norm_from_bounds: bool = False  # scale observations to [-1, 1] by the space's (finite) bounds
+    normalize_obs: bool = False  # running mean/std of the observations seen (frozen into the saved policy)
+    normalize_reward: bool = False  # divide rewards by the running std of the discounted return
     hidden: tuple[int, ...] = field(default=(64, 64))
 
 
@@ -57,6 +60,15 @@ class PPO:
         if self.config.anneal_lr:
             for group in self.optimizer.param_groups:
                 group["lr"] = self.config.lr * max(1.0 - fraction, 0.0)
+
+    def state_dict(self) -> dict:
+        """The value network, optimizer and minibatch RNG (the policy is saved by its owner)."""
+        return {"value": self.value.state_dict(), "optimizer": self.optimizer.state_dict(), "rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.value.load_state_dict(state["value"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.rng.bit_generator.state = state["rng"]
 
     def values(self, obs: torch.Tensor) -> torch.Tensor:
         return self.value(self.policy.normalize(obs)).squeeze(-1)

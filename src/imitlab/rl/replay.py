@@ -46,3 +46,22 @@ class ReplayBuffer:
             torch.from_numpy(self.next_obs[idx]),
             torch.from_numpy(self.terminated[idx]),
         )
+
+    def state_dict(self) -> dict:
+        """The stored transitions (as tensors, for a weights-only checkpoint) and the sampling RNG."""
+        n = self.size
+        return {
+            "obs": torch.from_numpy(self.obs[:n].copy()), "acts": torch.from_numpy(self.acts[:n].copy()),
+            "rews": torch.from_numpy(self.rews[:n].copy()), "next_obs": torch.from_numpy(self.next_obs[:n].copy()),
+            "terminated": torch.from_numpy(self.terminated[:n].copy()),
+            "pos": self.pos, "size": self.size, "rng": self.rng.bit_generator.state,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        n = int(state["size"])
+        if n > self.capacity:
+            raise ValueError(f"the saved buffer holds {n} transitions, more than this buffer's capacity {self.capacity}")
+        for name in ("obs", "acts", "rews", "next_obs", "terminated"):
+            getattr(self, name)[:n] = state[name].numpy()
+        self.pos, self.size = int(state["pos"]), n
+        self.rng.bit_generator.state = state["rng"]

@@ -63,11 +63,14 @@ def train_sac(
     eval_episodes: int = 50,
     progress: bool = False,
     keep_best: bool = False,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
 ) -> TrainResult:
     """Train a SAC agent on ``env_id``'s reward for ``total_steps`` env steps.
 
     Returns the actor as ``policy`` and the twin critic as ``critic`` (both saved in the run's
-    ``policy.pt`` when ``out`` is given).
+    ``policy.pt`` when ``out`` is given). A run with ``out`` writes a checkpoint (networks,
+    optimizers, replay buffer, RNGs) every ``checkpoint_every`` steps; ``resume`` continues it.
     """
     cfg = config
     positive("total_steps", total_steps)
@@ -98,10 +101,29 @@ def train_sac(
         env_id=env_id, seed=seed, total=total_steps, unit="step", out=out,
         config={"algo": "expert-sac", "env_id": env_id, "seed": seed, "total_steps": total_steps, **asdict(cfg)},
         eval_every=eval_every, eval_episodes=eval_episodes, progress=progress, keep_best=keep_best,
+        checkpoint_every=checkpoint_every, resume=resume,
     )
-    obs = venv.reset(seed=seed)
-    ep_ret = np.zeros(cfg.num_envs)
+    modules = {"actor": actor, "critic": critic, "target": target,
+               "actor_opt": actor_opt, "critic_opt": critic_opt, "alpha_opt": alpha_opt}
+
+    def learner_state() -> dict:
+        return {**{k: m.state_dict() for k, m in modules.items()}, "log_alpha": log_alpha.detach().clone(),
+                "buffer": buffer.state_dict(), "rng": rng.bit_generator.state, "gen": gen.get_state(),
+                "env_steps": env_steps, "updates": updates}
+
     env_steps, updates, final = 0, 0, None
+    state = run.restored()
+    if state is not None:
+        for k, m in modules.items():
+            m.load_state_dict(state[k])
+        with torch.no_grad():
+            log_alpha.copy_(state["log_alpha"])
+        buffer.load_state_dict(state["buffer"])
+        rng.bit_generator.state = state["rng"]
+        gen.set_state(state["gen"])
+        env_steps, updates = int(state["env_steps"]), int(state["updates"])
+    obs = venv.reset(seed=seed + env_steps)  # a resumed run starts new episodes
+    ep_ret = np.zeros(cfg.num_envs)
     q_loss = actor_loss = torch.zeros(())
     while env_steps < total_steps:
         run.start_clock()
@@ -164,6 +186,8 @@ def train_sac(
             run.advance(cfg.num_envs, step=env_steps)
         if run.evaluation_due(env_steps) or env_steps >= total_steps:
             final = run.evaluate(actor, env_steps=env_steps, critic=critic)
+        if run.checkpoint_due(env_steps):
+            run.save_checkpoint(env_steps, learner_state())
     venv.close()
     actor.eval()
     critic.eval()

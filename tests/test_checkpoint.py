@@ -1,0 +1,95 @@
+"""Checkpoints of expert training: a stopped run continues from its checkpoint with its learner's
+state (networks, optimizers, buffers, normalisers, RNGs) and its records intact."""
+
+import csv
+import shutil
+
+import pytest
+import torch
+
+from imitlab.checkpoint import CHECKPOINT_FILE
+from imitlab.cli import main
+from imitlab.errors import UserError
+from imitlab.experts.train import train_expert
+from imitlab.rl.dqn import DQNConfig
+from imitlab.rl.ppo import PPOConfig
+from imitlab.rl.sac import SACConfig
+
+# (algo, env, config, steps per checkpoint): tiny budgets, one checkpoint in the middle.
+CASES = {
+    "sac": ("Pendulum-v1", SACConfig(learning_starts=100, batch_size=32), 200),
+    "dqn": ("CartPole-v1", DQNConfig(learning_starts=100, batch_size=32), 200),
+    "ppo": ("CartPole-v1", PPOConfig(num_envs=4, num_steps=64, normalize_obs=True, normalize_reward=True), 256),
+}
+
+
+def _train(algo, out, steps, **kw):
+    env_id, cfg, every = CASES[algo]
+    kw.setdefault("config", cfg)
+    return train_expert(env_id=env_id, algo=algo, total_steps=steps, seed=3, out=out, eval_every=every,
+                        eval_episodes=2, **kw)
+
+
+def _weights(policy):
+    return {k: v.clone() for k, v in policy.state_dict().items()}
+
+
+def _equal(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("algo", sorted(CASES))
+def test_resume_restores_the_learner_and_continues_reproducibly(algo, tmp_path):
+    every = CASES[algo][2]
+    first = _train(algo, tmp_path / "a", 2 * every)
+    assert (tmp_path / "a" / CHECKPOINT_FILE).is_file()
+    saved = _weights(first.policy)
+
+    # Resuming at the checkpoint's own step trains nothing: the weights are the checkpoint's.
+    again = _train(algo, tmp_path / "a", 2 * every, resume=True)
+    assert _equal(_weights(again.policy), saved)
+
+    # Two copies resumed from one checkpoint go on identically, and not from scratch.
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    a = _train(algo, tmp_path / "a", 4 * every, resume=True)
+    b = _train(algo, tmp_path / "b", 4 * every, resume=True)
+    assert _equal(_weights(a.policy), _weights(b.policy))
+    assert not _equal(_weights(a.policy), saved)
+    assert [h["env_steps"] for h in a.history] == [every, 2 * every, 3 * every, 4 * every]
+    assert a.train_seconds > first.train_seconds
+    if algo == "ppo":
+        assert a.policy.obs_std.ne(1).all()  # the running statistics were carried over and kept moving
+
+
+def test_resume_drops_records_written_after_the_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    _train("sac", run, 400)
+    # As if the run had gone on past its checkpoint before it stopped:
+    with open(run / "metrics.csv", "a") as f:
+        f.write("500,,9.9,-1.0,0.0,0.5\n")
+    _train("sac", run, 600, resume=True)
+    with open(run / "metrics.csv", newline="") as f:
+        steps = [int(row["env_steps"]) for row in csv.DictReader(f)]
+    assert steps == [200, 400, 600]
+    assert '"resumed_at": [\n    400\n  ]' in (run / "config.json").read_text()
+
+
+def test_resume_refuses_other_settings_and_missing_checkpoints(tmp_path):
+    _train("sac", tmp_path / "run", 200)
+    with pytest.raises(UserError, match="different settings \\(batch_size\\)"):
+        _train("sac", tmp_path / "run", 400, resume=True, config=SACConfig(learning_starts=100, batch_size=64))
+    with pytest.raises(UserError, match="no checkpoint.pt"):
+        _train("sac", tmp_path / "empty", 400, resume=True)
+
+
+def test_cli_resume_errors_exit_2_and_say_what_to_do(tmp_path, capsys):
+    out = tmp_path / "run"
+    base = ["expert", "train", "--env", "CartPole-v1", "--algo", "ppo", "--steps", "2048", "--eval-every", "1024",
+            "--out", str(out)]
+    assert main(base) == 0
+    assert main(base) == 2
+    assert "--resume continues that run" in capsys.readouterr().err
+    assert main([*base[:7], "4096", *base[8:], "--resume"]) == 0
+    assert [row["env_steps"] for row in csv.DictReader(open(out / "metrics.csv"))] == ["1024", "2048", "3072", "4096"]
+    assert main([*base[:-1], str(tmp_path / "nothing"), "--resume"]) == 2
+    assert "no checkpoint.pt" in capsys.readouterr().err
