@@ -93,3 +93,10 @@ def test_cli_resume_errors_exit_2_and_say_what_to_do(tmp_path, capsys):
     assert [row["env_steps"] for row in csv.DictReader(open(out / "metrics.csv"))] == ["1024", "2048", "3072", "4096"]
     assert main([*base[:-1], str(tmp_path / "nothing"), "--resume"]) == 2
     assert "no checkpoint.pt" in capsys.readouterr().err
+
+
+def test_a_run_checkpoints_its_last_step_too(tmp_path):
+    from imitlab.checkpoint import load_checkpoint
+
+    _train("dqn", tmp_path / "run", 300)  # checkpoints every 200 steps, and at the end
+    assert load_checkpoint(tmp_path / "run")["step"] == 300

@@ -121,10 +121,13 @@ class TrainingRun:
             self._next_eval += self.eval_every
         return True
 
-    def checkpoint_due(self, progress: int) -> bool:
-        """True once ``progress`` (env steps) passes the next checkpoint point."""
-        if self.checkpoint_every <= 0 or progress < self._next_checkpoint:
+    def checkpoint_due(self, progress: int, *, last: bool = False) -> bool:
+        """True once ``progress`` (env steps) passes the next checkpoint point, and at the ``last``
+        step of a checkpointing run (so that a larger --steps can extend it from its end)."""
+        if self.checkpoint_every <= 0:
             return False
+        if progress < self._next_checkpoint:
+            return last
         while self._next_checkpoint <= progress:
             self._next_checkpoint += self.checkpoint_every
         return True

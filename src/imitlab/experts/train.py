@@ -123,7 +123,7 @@ def _train_ppo_expert(
         run.advance(batch.num_steps, stats, step=sampler.total_steps)
         if run.evaluation_due(sampler.total_steps) or sampler.total_steps >= total_steps:
             final = run.evaluate(policy, env_steps=sampler.total_steps)
-        if run.checkpoint_due(sampler.total_steps):
+        if run.checkpoint_due(sampler.total_steps, last=sampler.total_steps >= total_steps):
             run.save_checkpoint(sampler.total_steps, {
                 "policy": policy.state_dict(), "learner": learner.state_dict(), "gen": sampler.generator.get_state(),
                 "env_steps": sampler.total_steps,

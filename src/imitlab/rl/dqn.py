@@ -155,7 +155,7 @@ def train_dqn(
         if run.evaluation_due(env_steps) or env_steps >= total_steps:
             qnet.epsilon = 0.0
             final = run.evaluate(qnet, env_steps=env_steps)
-        if run.checkpoint_due(env_steps):
+        if run.checkpoint_due(env_steps, last=env_steps >= total_steps):
             run.save_checkpoint(env_steps, learner_state())
     venv.close()
     qnet.epsilon = 0.0

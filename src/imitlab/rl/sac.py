@@ -186,7 +186,7 @@ def train_sac(
             run.advance(cfg.num_envs, step=env_steps)
         if run.evaluation_due(env_steps) or env_steps >= total_steps:
             final = run.evaluate(actor, env_steps=env_steps, critic=critic)
-        if run.checkpoint_due(env_steps):
+        if run.checkpoint_due(env_steps, last=env_steps >= total_steps):
             run.save_checkpoint(env_steps, learner_state())
     venv.close()
     actor.eval()
