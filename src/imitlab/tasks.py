@@ -67,6 +67,14 @@ TASKS: dict[str, Task] = {
             measured_with="imitlab eval --env LunarLander-v3 --policy random|zoo --episodes 50 --seed 0",
         ),
         Task(
+            env_id="BipedalWalker-v3",
+            random_return=-102.71,
+            random_std=16.98,
+            expert_return=308.34,
+            expert_std=27.64,
+            measured_with="imitlab eval --env BipedalWalker-v3 --policy random|zoo --episodes 50 --seed 0",
+        ),
+        Task(
             env_id="HalfCheetah-v5",
             random_return=-269.31,
             random_std=79.37,
@@ -135,6 +143,7 @@ ZOO_RECORDS: dict[str, ZooRecord] = {
     "CartPole-v1.dqn.pt": ZooRecord(mean_return=500.0, std_return=0.0, train_seconds=67.9, wall_seconds=71.1),
     "Pendulum-v1.pt": ZooRecord(mean_return=-137.34, std_return=90.94, train_seconds=75.9, wall_seconds=78.9),
     "LunarLander-v3.pt": ZooRecord(mean_return=245.11, std_return=24.80, train_seconds=333.0),
+    "BipedalWalker-v3.pt": ZooRecord(mean_return=308.34, std_return=27.64, train_seconds=3480.9),
     "HalfCheetah-v5.pt": ZooRecord(mean_return=6294.98, std_return=314.85, train_seconds=1982.5),
     "Hopper-v5.pt": ZooRecord(mean_return=2982.15, std_return=19.55, train_seconds=2281.3),
     "MountainCar-v0.pt": ZooRecord(mean_return=-107.16, std_return=11.93, train_seconds=425.2),
