@@ -1,7 +1,6 @@
 """``imitlab bench`` end to end on a tiny grid (one task, two algorithms, tiny budgets, 1 worker),
 resume, the report rebuilt alone, and bad input refused before any work starts."""
 
-import importlib.util
 import json
 
 import pytest
@@ -98,6 +97,12 @@ def test_bad_input_is_one_line_exit_2_before_any_work(capsys, tmp_path):
     assert code == 2 and "--out" in err
 
 
-@pytest.mark.skipif(importlib.util.find_spec("Box2D") is not None, reason="box2d is installed")
-def test_a_task_whose_extra_is_missing_names_the_pip_command(capsys, tmp_path):
+def test_a_task_whose_extra_is_missing_names_the_pip_command(capsys, tmp_path, monkeypatch):
+    import sys
+
+    # Make Box2D unimportable (as on a machine without the box2d extra) and forget gymnasium's
+    # box2d envs, so gym.make imports them again and meets the missing package.
+    monkeypatch.setitem(sys.modules, "Box2D", None)
+    for name in [m for m in sys.modules if m.startswith("gymnasium.envs.box2d")]:
+        monkeypatch.delitem(sys.modules, name)
     _bad(capsys, tmp_path, "bench", "--envs", "CartPole-v1,LunarLander-v3", match="pip install 'imitlab[box2d]'")

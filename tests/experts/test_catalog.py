@@ -2,8 +2,12 @@
 
 import json
 
+import pytest
+
 from imitlab.cli import main
-from imitlab.tasks import TASKS
+from imitlab.evaluation import evaluate
+from imitlab.experts import load_expert, zoo_path
+from imitlab.tasks import TASKS, ZOO_RECORDS
 
 
 def test_zoo_list_table_and_json(capsys):
@@ -22,3 +26,21 @@ def test_zoo_list_table_and_json(capsys):
     assert pendulum["train_seconds"] == 75.9 and pendulum["expert"] == "zoo"
     cartpole = next(r for r in rows if r["file"] == "CartPole-v1.pt")
     assert cartpole["command"].startswith("imitlab expert train --env CartPole-v1 --algo ppo")
+
+
+
+@pytest.mark.parametrize("file_name", sorted(ZOO_RECORDS))
+def test_zoo_records_are_what_the_shipped_experts_score(file_name):
+    """The registry's expert returns are measured, not copied: re-evaluating each shipped file as
+    recorded (50 deterministic episodes, seed 0) gives them back. Box2D and MuJoCo experts are
+    checked where their extra is installed."""
+    env_id = file_name.split(".")[0]
+    if env_id in ("LunarLander-v3", "BipedalWalker-v3"):
+        pytest.importorskip("Box2D", reason=f"{env_id} needs pip install 'imitlab[box2d]'")
+    if env_id.endswith("-v5"):
+        pytest.importorskip("mujoco", reason=f"{env_id} needs pip install 'imitlab[mujoco]'")
+    path = zoo_path(env_id).with_name(file_name)
+    result = evaluate(load_expert(str(path), env_id), env_id, episodes=50, seed=0)
+    record = ZOO_RECORDS[file_name]
+    assert result.mean_return == pytest.approx(record.mean_return, abs=0.006)
+    assert result.std_return == pytest.approx(record.std_return, abs=0.006)
