@@ -51,15 +51,6 @@ def load_checkpoint(run_dir: str | os.PathLike) -> dict[str, Any]:
     return state
 
 
-def generator_state(rng: np.random.Generator) -> dict[str, Any]:
-    """A numpy Generator's state as plain Python values (storable with weights_only)."""
-    return rng.bit_generator.state
-
-
-def set_generator_state(rng: np.random.Generator, state: dict[str, Any]) -> None:
-    rng.bit_generator.state = state
-
-
 def global_rng_state() -> dict[str, Any]:
     """The global RNG states that :func:`imitlab.utils.seed_everything` seeds."""
     return {"torch": torch.get_rng_state(), "numpy": _np_legacy_state(), "python": list(random.getstate()[1])}
