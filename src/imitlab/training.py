@@ -115,22 +115,14 @@ class TrainingRun:
 
     def evaluation_due(self, progress: int) -> bool:
         """True once ``progress`` (env steps or epochs) passes the next evaluation point."""
-        if self.eval_every <= 0 or progress < self._next_eval:
-            return False
-        while self._next_eval <= progress:
-            self._next_eval += self.eval_every
-        return True
+        due, self._next_eval = _passed(progress, self._next_eval, self.eval_every)
+        return due
 
     def checkpoint_due(self, progress: int, *, last: bool = False) -> bool:
         """True once ``progress`` (env steps) passes the next checkpoint point, and at the ``last``
         step of a checkpointing run (so that a larger --steps can extend it from its end)."""
-        if self.checkpoint_every <= 0:
-            return False
-        if progress < self._next_checkpoint:
-            return last
-        while self._next_checkpoint <= progress:
-            self._next_checkpoint += self.checkpoint_every
-        return True
+        due, self._next_checkpoint = _passed(progress, self._next_checkpoint, self.checkpoint_every)
+        return due or (last and self.checkpoint_every > 0)
 
     def save_checkpoint(self, step: int, learner: dict[str, Any]) -> None:
         """Write the run's bookkeeping and the loop's ``learner`` state (state dicts, tensors,
@@ -172,8 +164,9 @@ class TrainingRun:
         the global RNGs too, so call it after building the networks."""
         if self._restored is None:
             return None
-        set_global_rng_state(self._restored["rng"])
-        return self._restored["learner"]
+        state, self._restored = self._restored, None  # a replay buffer need not stay in memory twice
+        set_global_rng_state(state["rng"])
+        return state["learner"]
 
     def finish(
         self, policy: Policy, *, final: EvalResult | None, extra: dict[str, Any], critic: Any = None
@@ -201,6 +194,16 @@ class TrainingRun:
         self.log.summary(summary)
         self.log.close()
         return final
+
+
+def _passed(progress: int, next_point: int, every: int) -> tuple[bool, int]:
+    """Whether ``progress`` has reached ``next_point`` of a schedule every ``every`` units (0: never),
+    and the schedule's next point after ``progress``."""
+    if every <= 0 or progress < next_point:
+        return False, next_point
+    while next_point <= progress:
+        next_point += every
+    return True, next_point
 
 
 def _comparable(config: dict[str, Any]) -> dict[str, Any]:

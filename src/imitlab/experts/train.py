@@ -93,7 +93,7 @@ def _train_ppo_expert(
         checkpoint_every=checkpoint_every, resume=resume,
     )
     state = run.restored()
-    start = 0 if state is None else int(state["env_steps"])
+    start = run.resumed_step
     sampler = RolloutSampler(venv, config.num_steps, seed=seed + start)  # a resumed run starts new episodes
     sampler.total_steps = start
     if state is not None:
@@ -126,7 +126,6 @@ def _train_ppo_expert(
         if run.checkpoint_due(sampler.total_steps, last=sampler.total_steps >= total_steps):
             run.save_checkpoint(sampler.total_steps, {
                 "policy": policy.state_dict(), "learner": learner.state_dict(), "gen": sampler.generator.get_state(),
-                "env_steps": sampler.total_steps,
                 "obs_rms": None if obs_rms is None else obs_rms.state_dict(),
                 "scaler": None if scaler is None else scaler.state_dict(),
             })

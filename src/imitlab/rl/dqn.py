@@ -101,8 +101,7 @@ def train_dqn(
 
     def learner_state() -> dict:
         return {"qnet": qnet.state_dict(), "target": target.state_dict(), "optimizer": optimizer.state_dict(),
-                "buffer": buffer.state_dict(), "gen": gen.get_state(),
-                "env_steps": env_steps, "vec_steps": vec_steps, "updates": updates}
+                "buffer": buffer.state_dict(), "gen": gen.get_state(), "vec_steps": vec_steps, "updates": updates}
 
     env_steps, vec_steps, updates, final = 0, 0, 0, None
     state = run.restored()
@@ -112,7 +111,7 @@ def train_dqn(
         optimizer.load_state_dict(state["optimizer"])
         buffer.load_state_dict(state["buffer"])
         gen.set_state(state["gen"])
-        env_steps, vec_steps, updates = int(state["env_steps"]), int(state["vec_steps"]), int(state["updates"])
+        env_steps, vec_steps, updates = run.resumed_step, int(state["vec_steps"]), int(state["updates"])
     obs = venv.reset(seed=seed + env_steps)  # a resumed run starts new episodes
     ep_ret = np.zeros(cfg.num_envs)
     loss = torch.zeros(())

@@ -58,10 +58,12 @@ class ReturnScaler:
 
     def __call__(self, rewards: np.ndarray, dones: np.ndarray) -> np.ndarray:
         """Scale a rollout's ``rewards`` [T, N] (``dones`` [T, N] marks episode ends)."""
+        seen = np.empty(rewards.shape, np.float64)
         for t in range(len(rewards)):
             self.returns = self.returns * self.gamma + rewards[t]
-            self.rms.update(self.returns)
+            seen[t] = self.returns
             self.returns[dones[t]] = 0.0
+        self.rms.update(seen.reshape(-1))  # one batched update equals T per-step ones (Chan et al.)
         return np.clip(rewards / self.rms.std, -self.clip, self.clip).astype(np.float32)
 
     def state_dict(self) -> dict:

@@ -109,7 +109,7 @@ def train_sac(
     def learner_state() -> dict:
         return {**{k: m.state_dict() for k, m in modules.items()}, "log_alpha": log_alpha.detach().clone(),
                 "buffer": buffer.state_dict(), "rng": rng.bit_generator.state, "gen": gen.get_state(),
-                "env_steps": env_steps, "updates": updates}
+                "updates": updates}
 
     env_steps, updates, final = 0, 0, None
     state = run.restored()
@@ -121,7 +121,7 @@ def train_sac(
         buffer.load_state_dict(state["buffer"])
         rng.bit_generator.state = state["rng"]
         gen.set_state(state["gen"])
-        env_steps, updates = int(state["env_steps"]), int(state["updates"])
+        env_steps, updates = run.resumed_step, int(state["updates"])
     obs = venv.reset(seed=seed + env_steps)  # a resumed run starts new episodes
     ep_ret = np.zeros(cfg.num_envs)
     q_loss = actor_loss = torch.zeros(())
