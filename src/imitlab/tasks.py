@@ -21,6 +21,7 @@ class Task:
     expert_return: float
     expert_std: float
     measured_with: str  # the commands that measured the two returns
+    expert_bar: float  # the least mean return a shipped expert must reach (50 deterministic episodes)
 
 
 TASKS: dict[str, Task] = {
@@ -33,6 +34,7 @@ TASKS: dict[str, Task] = {
             expert_return=500.0,
             expert_std=0.0,
             measured_with="imitlab eval --env CartPole-v1 --policy random|zoo --episodes 50 --seed 0",
+            expert_bar=500.0,
         ),
         Task(
             env_id="CartPole-v0",
@@ -41,6 +43,7 @@ TASKS: dict[str, Task] = {
             expert_return=200.0,
             expert_std=0.0,
             measured_with="imitlab eval --env CartPole-v0 --policy random|zoo --episodes 50 --seed 0",
+            expert_bar=200.0,
         ),
         Task(
             env_id="Acrobot-v1",
@@ -49,6 +52,7 @@ TASKS: dict[str, Task] = {
             expert_return=-79.04,
             expert_std=18.28,
             measured_with="imitlab eval --env Acrobot-v1 --policy random|zoo --episodes 50 --seed 0",
+            expert_bar=-90.0,
         ),
         Task(
             env_id="MountainCar-v0",
@@ -57,6 +61,7 @@ TASKS: dict[str, Task] = {
             expert_return=-107.16,
             expert_std=11.93,
             measured_with="imitlab eval --env MountainCar-v0 --policy random|zoo --episodes 50 --seed 0",
+            expert_bar=-110.0,
         ),
         Task(
             env_id="LunarLander-v3",
@@ -65,6 +70,7 @@ TASKS: dict[str, Task] = {
             expert_return=245.11,
             expert_std=24.80,
             measured_with="imitlab eval --env LunarLander-v3 --policy random|zoo --episodes 50 --seed 0",
+            expert_bar=230.0,
         ),
         Task(
             env_id="BipedalWalker-v3",
@@ -73,6 +79,7 @@ TASKS: dict[str, Task] = {
             expert_return=308.34,
             expert_std=27.64,
             measured_with="imitlab eval --env BipedalWalker-v3 --policy random|zoo --episodes 50 --seed 0",
+            expert_bar=280.0,
         ),
         Task(
             env_id="HalfCheetah-v5",
@@ -81,6 +88,7 @@ TASKS: dict[str, Task] = {
             expert_return=6294.98,
             expert_std=314.85,
             measured_with="imitlab eval --env HalfCheetah-v5 --policy random|zoo --episodes 50 --seed 0",
+            expert_bar=3000.0,
         ),
         Task(
             env_id="Hopper-v5",
@@ -89,6 +97,7 @@ TASKS: dict[str, Task] = {
             expert_return=2982.15,
             expert_std=19.55,
             measured_with="imitlab eval --env Hopper-v5 --policy random|zoo --episodes 50 --seed 0",
+            expert_bar=2500.0,
         ),
         Task(
             env_id="Pendulum-v1",
@@ -98,6 +107,7 @@ TASKS: dict[str, Task] = {
             expert_std=90.94,
             measured_with="imitlab eval --env Pendulum-v1 --policy random|zoo --episodes 50 --seed 0 "
             "(zoo: the shipped SAC expert, zoo/Pendulum-v1.pt)",
+            expert_bar=-200.0,
         ),
     ]
 }
@@ -124,27 +134,59 @@ def require_task(env_id: str) -> Task:
 
 
 @dataclass(frozen=True)
+class MeasuredOn:
+    """Where a record was measured. Box2D and MuJoCo are chaotic: a last-bit difference in a float
+    kernel (another CPU's vector path, another engine release) grows into another trajectory, so
+    their records replay exactly only on the same CPU and packages, and elsewhere within the
+    spread of a 50-episode mean. imitlab's numpy-batched classic envs replay to the recorded digit
+    on other CPUs too (checked on an AMD EPYC)."""
+
+    engine: str  # what simulated the env, with its version
+    torch: str
+    numpy: str
+    gymnasium: str
+    cpu: str  # model name and widest vector extension
+
+    def describe(self) -> str:
+        return f"{self.engine}, torch {self.torch}, numpy {self.numpy}, gymnasium {self.gymnasium}, {self.cpu}"
+
+
+def _measured_here(engine: str) -> MeasuredOn:
+    # The machine every record below was measured on (and replayed on to the last digit,
+    # 2026-11-23, with these versions): the project's 2-core development machine.
+    return MeasuredOn(engine=engine, torch="2.13.0+cpu", numpy="2.4.6", gymnasium="1.4.0",
+                      cpu="Intel(R) Xeon(R) Processor (AVX-512)")
+
+
+_NUMPY = _measured_here("imitlab's numpy-batched env")
+_BOX2D = _measured_here("Box2D 2.3.10")
+_MUJOCO = _measured_here("mujoco 4.0.0")
+
+
+@dataclass(frozen=True)
 class ZooRecord:
     """What a shipped expert file does not record itself: its return over 50 deterministic
-    episodes (``imitlab eval --env ENV --policy SPEC --episodes 50 --seed 0``) and the time its
-    training took (``wall_seconds`` where it was measured apart from ``train_seconds``)."""
+    episodes (``imitlab eval --env ENV --policy SPEC --episodes 50 --seed 0``), where that was
+    measured, and the time its training took (``wall_seconds`` where it was measured apart from
+    ``train_seconds``)."""
 
     mean_return: float
     std_return: float
     train_seconds: float
+    measured_on: MeasuredOn
     wall_seconds: float | None = None
 
 
 # zoo file name -> its record (experts/zoo/README.md); the command that made it is in the file.
 ZOO_RECORDS: dict[str, ZooRecord] = {
-    "CartPole-v1.pt": ZooRecord(mean_return=500.0, std_return=0.0, train_seconds=8.6),
-    "CartPole-v0.pt": ZooRecord(mean_return=200.0, std_return=0.0, train_seconds=17.0),
-    "Acrobot-v1.pt": ZooRecord(mean_return=-79.04, std_return=18.28, train_seconds=22.7),
-    "CartPole-v1.dqn.pt": ZooRecord(mean_return=500.0, std_return=0.0, train_seconds=67.9, wall_seconds=71.1),
-    "Pendulum-v1.pt": ZooRecord(mean_return=-137.34, std_return=90.94, train_seconds=75.9, wall_seconds=78.9),
-    "LunarLander-v3.pt": ZooRecord(mean_return=245.11, std_return=24.80, train_seconds=333.0),
-    "BipedalWalker-v3.pt": ZooRecord(mean_return=308.34, std_return=27.64, train_seconds=3480.9),
-    "HalfCheetah-v5.pt": ZooRecord(mean_return=6294.98, std_return=314.85, train_seconds=1982.5),
-    "Hopper-v5.pt": ZooRecord(mean_return=2982.15, std_return=19.55, train_seconds=2281.3),
-    "MountainCar-v0.pt": ZooRecord(mean_return=-107.16, std_return=11.93, train_seconds=425.2),
+    "CartPole-v1.pt": ZooRecord(mean_return=500.0, std_return=0.0, train_seconds=8.6, measured_on=_NUMPY),
+    "CartPole-v0.pt": ZooRecord(mean_return=200.0, std_return=0.0, train_seconds=17.0, measured_on=_NUMPY),
+    "Acrobot-v1.pt": ZooRecord(mean_return=-79.04, std_return=18.28, train_seconds=22.7, measured_on=_NUMPY),
+    "CartPole-v1.dqn.pt": ZooRecord(mean_return=500.0, std_return=0.0, train_seconds=67.9, wall_seconds=71.1, measured_on=_NUMPY),
+    "Pendulum-v1.pt": ZooRecord(mean_return=-137.34, std_return=90.94, train_seconds=75.9, wall_seconds=78.9, measured_on=_NUMPY),
+    "LunarLander-v3.pt": ZooRecord(mean_return=245.11, std_return=24.80, train_seconds=333.0, measured_on=_BOX2D),
+    "BipedalWalker-v3.pt": ZooRecord(mean_return=308.34, std_return=27.64, train_seconds=3480.9, measured_on=_BOX2D),
+    "HalfCheetah-v5.pt": ZooRecord(mean_return=6294.98, std_return=314.85, train_seconds=1982.5, measured_on=_MUJOCO),
+    "Hopper-v5.pt": ZooRecord(mean_return=2982.15, std_return=19.55, train_seconds=2281.3, measured_on=_MUJOCO),
+    "MountainCar-v0.pt": ZooRecord(mean_return=-107.16, std_return=11.93, train_seconds=425.2, measured_on=_NUMPY),
 }

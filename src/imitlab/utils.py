@@ -69,17 +69,58 @@ def seed_everything(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+# Physics engines behind gymnasium's env families: chaotic simulations replay differently under
+# another release (or another CPU), so a run's record names the ones installed.
+_ENGINES = {"mujoco": "mujoco", "Box2D": "box2d"}
+
+
+def package_version(dist: str) -> str | None:
+    """The installed version of distribution ``dist``, or None when it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
+
+
+def cpu_model() -> str:
+    """The CPU's model name and widest vector extension (``/proc/cpuinfo`` on Linux; float kernels
+    take other paths under AVX2 than under AVX-512), or the best ``platform`` gives elsewhere."""
+    name, flags = "", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and not name:
+                    name = value.strip()
+                elif key.strip() == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    simd = next((label for flag, label in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("neon", "NEON")) if flag in flags), None)
+    name = name or platform.processor() or platform.machine() or "unknown"
+    return f"{name} ({simd})" if simd else name
+
+
 def versions() -> dict[str, str]:
-    """Versions of the packages a run's numbers depend on."""
+    """Versions of the packages a run's numbers depend on (physics engines where installed), and
+    the CPU that computed them."""
     import gymnasium
 
     import imitlab
 
-    return {
+    record = {
         "imitlab": imitlab.__version__,
         "python": platform.python_version(),
         "torch": torch.__version__,
         "gymnasium": gymnasium.__version__,
         "numpy": np.__version__,
-        "platform": platform.platform(),
     }
+    for name, dist in _ENGINES.items():
+        v = package_version(dist)
+        if v is not None:
+            record[name] = v
+    record["platform"] = platform.platform()
+    record["cpu"] = cpu_model()
+    return record

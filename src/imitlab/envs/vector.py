@@ -43,6 +43,21 @@ def check_env_id(env_id: str) -> gym.envs.registration.EnvSpec:
         ) from None
 
 
+def physics_engine(env_id: str) -> str:
+    """What simulates ``env_id``: ``"numpy"`` for imitlab's numpy-batched classic envs (their
+    arithmetic replays bit for bit on any CPU), ``"Box2D"`` or ``"mujoco"`` for gymnasium's
+    physics-engine families (chaotic: another CPU or release gives other trajectories), else the
+    module of the env's entry point."""
+    if env_id in BATCHED_ENVS:
+        return "numpy"
+    entry = check_env_id(env_id).entry_point
+    entry = entry if isinstance(entry, str) else getattr(entry, "__module__", "")
+    for key, name in ((".box2d", "Box2D"), (".mujoco", "mujoco")):
+        if key in entry:
+            return name
+    return entry.split(":")[0]
+
+
 class GymVecEnv:
     """Adapter over gymnasium's SyncVectorEnv in same-step autoreset mode."""
 

@@ -7,12 +7,13 @@ and :data:`imitlab.tasks.ZOO_RECORDS` (returns and training times the files do n
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from imitlab.envs.classic import BATCHED_ENVS
 from imitlab.experts import zoo_files, zoo_spec
 from imitlab.policies import load_policy
-from imitlab.tasks import TASKS, ZOO_RECORDS
+from imitlab.tasks import TASKS, ZOO_RECORDS, MeasuredOn
 
 
 def _q_star(meta: dict[str, Any], env_id: str) -> str:
@@ -39,7 +40,8 @@ def zoo_entries() -> list[dict[str, Any]]:
         files = zoo_files(env_id)
         if not files:
             rows.append({**base, "file": None, "expert": None, "expert_return": None, "expert_std": None,
-                         "command": None, "train_seconds": None, "wall_seconds": None, "q_star": None})
+                         "command": None, "train_seconds": None, "wall_seconds": None, "q_star": None,
+                         "measured_on": None})
             continue
         for path in files:
             meta = load_policy(path)[1]
@@ -59,6 +61,7 @@ def zoo_entries() -> list[dict[str, Any]]:
                 "train_seconds": extra.get("train_seconds", record.train_seconds if record else None),
                 "wall_seconds": record.wall_seconds if record else None,
                 "q_star": _q_star(meta, env_id),
+                "measured_on": asdict(record.measured_on) if record else None,
             })
     return rows
 
@@ -74,6 +77,12 @@ def _time(row: dict[str, Any]) -> str:
     return f"{row['train_seconds']:.1f} s{wall}"
 
 
+def _measured_on(m: dict[str, str] | None) -> str:
+    if m is None:
+        return "not recorded"
+    return MeasuredOn(**m).describe()
+
+
 def format_zoo_table(rows: list[dict[str, Any]]) -> str:
     """A plain-text table of :func:`zoo_entries`, the commands listed below it by row number."""
     cols = ["env", "expert file (--expert)", "expert return", "random return", "train time", "Q*"]
@@ -84,4 +93,6 @@ def format_zoo_table(rows: list[dict[str, Any]]) -> str:
     fmt = lambda values: "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
     lines = [fmt(cols), fmt(["-" * w for w in widths])] + [fmt(c) for c in cells]
     lines += ["", "made by:"] + [f"  {r['file']}: {r['command'] or 'not recorded'}" for r in rows if r["file"]]
+    lines += ["", "expert return measured on (Box2D and MuJoCo replay exactly only there; elsewhere within the spread):"]
+    lines += [f"  {r['file']}: {_measured_on(r['measured_on'])}" for r in rows if r["file"]]
     return "\n".join(lines)
