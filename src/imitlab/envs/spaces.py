@@ -53,6 +53,54 @@ def same_space(a: dict[str, Any], b: dict[str, Any]) -> bool:
     )
 
 
+def space_differences(a: dict[str, Any], b: dict[str, Any], *, name: str) -> list[str]:
+    """What really differs between two space descriptions, bounds aside: one short phrase each,
+    ``"NAME shape (4,) vs (6,)"`` (``a``'s value first); empty when they agree.
+
+    Compares the type, then a Box's shape and dtype or a Discrete's ``n`` and ``start``; a dtype
+    is compared only where both descriptions record one (older files may not).
+    """
+    if a["type"] != b["type"]:
+        return [f"{name} type {a['type']} vs {b['type']}"]
+    if a["type"] == "Discrete":
+        keys = (("n", lambda d: int(d["n"])), ("start", lambda d: int(d.get("start", 0))))
+    else:
+        keys = (("shape", lambda d: tuple(d["shape"])), ("dtype", lambda d: d.get("dtype")))
+    found = []
+    for key, value in keys:
+        va, vb = value(a), value(b)
+        if va is not None and vb is not None and va != vb:
+            found.append(f"{name} {key} {va} vs {vb}")
+    return found
+
+
+def bounds_difference(a: dict[str, Any], b: dict[str, Any], *, name: str, show: int = 2) -> str | None:
+    """How the bounds of two Box descriptions of one shape differ, as one short phrase naming the
+    first ``show`` differing entries (``a``'s value first), e.g. ``"observation high[1] 3.4e+38 vs
+    inf"``; None when the bounds agree or the spaces are not such Boxes.
+
+    Gymnasium releases changed some envs' bounds without changing the env (CartPole's unbounded
+    velocities were float32-max in 0.29 and are inf from 1.0), so callers may accept a space that
+    differs in nothing else, saying so.
+    """
+    if a["type"] != "Box" or b["type"] != "Box" or list(a["shape"]) != list(b["shape"]):
+        return None
+    diffs = []
+    for key in ("low", "high"):
+        va, vb = np.asarray(a[key], dtype=np.float64), np.asarray(b[key], dtype=np.float64)
+        # isclose: a float32 round trip of a float64 bound must not count as a change
+        for i in np.flatnonzero(~np.isclose(va, vb, equal_nan=True)):
+            diffs.append(f"{key}[{i}] {va[i]:.3g} vs {vb[i]:.3g}")
+    if not diffs:
+        return None
+    more = f" and {len(diffs) - show} more" if len(diffs) > show else ""
+    return f"{name} {', '.join(diffs[:show])}{more}"
+
+
+class SpaceBoundsWarning(UserWarning):
+    """A model's saved space differs from its env's in bounds only, and is used as it is."""
+
+
 def space_summary(desc: dict[str, Any]) -> str:
     """A short human form: ``Discrete(2)`` or ``Box(3,)``."""
     if desc["type"] == "Discrete":

@@ -7,15 +7,30 @@ and ``q(obs, act)``), and for SAC and TD3 the minimum of the twin critics, ``q(o
 actions in env units (SB3's critics take actions rescaled to [-1, 1]; the adapter rescales).
 PPO and A2C have a state-value function only: they are experts without Q.
 
-An SB3 zip holds pickled Python objects (its ``data`` entry and the spaces), so loading one runs
-code from the file: do it only for files you trust. imitlab never loads one unless a user names it.
+The model's saved spaces must fit the env's in type, shape, dtype and (for Discrete) size; a
+mismatch is refused naming what differs. Spaces that differ in their bounds only are accepted with
+a :class:`~imitlab.envs.spaces.SpaceBoundsWarning`: gymnasium releases changed bounds without
+changing envs (CartPole-v1's unbounded velocities were float32-max in 0.29, inf from 1.0), and RL
+Zoo and hub experts were saved under older releases.
+
+A model trained inside SB3's ``VecNormalize`` saw normalised observations only; fed raw ones it
+acts badly. Where the statistics that RL Zoo and the hub save lie beside the zip (see
+:func:`find_vecnormalize`), they are applied to every observation before the model sees it, for
+``act`` and for the critics alike (reward normalisation does not matter for acting).
+
+An SB3 zip holds pickled Python objects (its ``data`` entry and the spaces), and so does a
+``vecnormalize.pkl``: loading them runs code from the files, so do it only for files you trust.
+imitlab never loads one unless a user names the zip; naming it trusts the statistics beside it too.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
+import warnings
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +38,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from imitlab.envs.spaces import describe_space
+from imitlab.envs.spaces import SpaceBoundsWarning, bounds_difference, describe_space, space_differences
 from imitlab.envs.vector import env_spaces
 from imitlab.errors import UserError
 
@@ -59,25 +74,97 @@ def sb3_algo(path: str | os.PathLike) -> str:
     )
 
 
+VECNORMALIZE_NAMES = ("vecnormalize.pkl", "vec_normalize.pkl")
+
+
+@dataclass(frozen=True)
+class ObsNormalization:
+    """SB3 ``VecNormalize``'s observation transform with fixed statistics:
+    ``clip((obs - mean) / sqrt(var + epsilon), -clip_obs, clip_obs)`` as float32."""
+
+    mean: np.ndarray
+    var: np.ndarray
+    clip_obs: float
+    epsilon: float
+    source: str = ""
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        # the same operations in the same (float64) precision as VecNormalize, so that the model
+        # sees bit for bit what it saw in training
+        return np.clip((obs - self.mean) / np.sqrt(self.var + self.epsilon), -self.clip_obs, self.clip_obs).astype(np.float32)
+
+
+def find_vecnormalize(zip_path: str | os.PathLike, env_id: str) -> Path | None:
+    """The ``VecNormalize`` statistics saved with the SB3 zip at ``zip_path``, or None.
+
+    Looks beside the zip for ``vecnormalize.pkl`` then ``vec_normalize.pkl`` (the hub's name), then
+    in RL Zoo's layout, where ``LOG/ENV.zip`` (or ``LOG/best_model.zip``) has its statistics in
+    ``LOG/ENV/vecnormalize.pkl``.
+    """
+    zip_path = Path(zip_path)
+    folder = zip_path.parent
+    candidates = [folder / name for name in VECNORMALIZE_NAMES]
+    candidates += [folder / sub / "vecnormalize.pkl" for sub in dict.fromkeys((zip_path.stem, env_id))]
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def load_vecnormalize(path: str | os.PathLike, obs_shape: tuple[int, ...]) -> ObsNormalization | None:
+    """The observation statistics of the ``VecNormalize`` pickled at ``path`` (unpickling it: a
+    trusted file only), or None where it did not normalise observations (``norm_obs=False``)."""
+    try:
+        with open(path, "rb") as f:
+            vec_normalize = pickle.load(f)
+    except Exception as e:  # an unpickled file can fail in any way
+        raise UserError(
+            f"cannot read the VecNormalize statistics {str(path)!r} saved with the SB3 model "
+            f"({type(e).__name__}: {e}); replace it with the file the model was trained with, or move it away"
+        ) from None
+    if not getattr(vec_normalize, "norm_obs", True):
+        return None
+    rms = getattr(vec_normalize, "obs_rms", None)
+    mean, var = getattr(rms, "mean", None), getattr(rms, "var", None)
+    if not (isinstance(mean, np.ndarray) and isinstance(var, np.ndarray)):
+        raise UserError(
+            f"{str(path)!r} holds no VecNormalize observation statistics for a Box space (obs_rms.mean/var); "
+            "imitlab handles Box observations: move the file away if it belongs to another model"
+        )
+    if mean.shape != tuple(obs_shape) or var.shape != tuple(obs_shape):
+        raise UserError(
+            f"the VecNormalize statistics {str(path)!r} have shape {mean.shape} but the model's observations "
+            f"{tuple(obs_shape)}; they belong to another model: move the file away"
+        )
+    return ObsNormalization(
+        mean=mean.astype(np.float64), var=var.astype(np.float64), clip_obs=float(getattr(vec_normalize, "clip_obs", 10.0)),
+        epsilon=float(getattr(vec_normalize, "epsilon", 1e-8)), source=str(path),
+    )
+
+
 class SB3Expert:
-    """An SB3 model acting deterministically; no Q (PPO, A2C)."""
+    """An SB3 model acting deterministically; no Q (PPO, A2C). ``obs_normalization`` (its
+    ``VecNormalize`` statistics), when given, transforms observations before the model sees them."""
 
     has_q = False
 
-    def __init__(self, model: Any, algo: str, source: str = "") -> None:
+    def __init__(self, model: Any, algo: str, source: str = "", obs_normalization: ObsNormalization | None = None) -> None:
         self.model = model
         self.algo = algo
         self.source = source
+        self.obs_normalization = obs_normalization
         self.discrete = isinstance(model.action_space, gym.spaces.Discrete)
 
+    def model_obs(self, obs: np.ndarray) -> np.ndarray:
+        """Env observations as the model was trained on them (normalised where it was)."""
+        obs = np.asarray(obs, dtype=np.float32)
+        return obs if self.obs_normalization is None else self.obs_normalization(obs)
+
     def act(self, obs: np.ndarray) -> np.ndarray:
-        return self.model.predict(np.asarray(obs, dtype=np.float32), deterministic=True)[0]
+        return self.model.predict(self.model_obs(obs), deterministic=True)[0]
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         return self.act(obs)
 
     def _obs(self, obs: np.ndarray) -> torch.Tensor:
-        return self.model.policy.obs_to_tensor(np.asarray(obs, dtype=np.float32))[0]
+        return self.model.policy.obs_to_tensor(self.model_obs(obs))[0]
 
 
 class SB3DQNExpert(SB3Expert):
@@ -119,11 +206,30 @@ def load_sb3_expert(path: str | os.PathLike, env_id: str) -> SB3Expert:
         model = cls.load(str(path), device="cpu")
     except Exception as e:  # SB3 raises many kinds on a damaged or incompatible file
         raise UserError(f"cannot load SB3 {algo.upper()} model {str(path)!r}: {type(e).__name__}: {e}") from None
-    from imitlab.experts import check_fits
-
-    obs_space, act_space = env_spaces(env_id)
-    check_fits(describe_space(model.observation_space), describe_space(model.action_space),
-               describe_space(obs_space), describe_space(act_space),
-               what=f"SB3 {algo.upper()} model {str(path)!r}", made_for="another env", env_id=env_id)
+    check_sb3_spaces(model, env_id, what=f"SB3 {algo.upper()} model {str(path)!r}")
+    stats = find_vecnormalize(path, env_id)
+    normalization = None if stats is None else load_vecnormalize(stats, model.observation_space.shape)
     wrapper = {"dqn": SB3DQNExpert, "sac": SB3TwinCriticExpert, "td3": SB3TwinCriticExpert}.get(algo, SB3Expert)
-    return wrapper(model, algo, str(path))
+    return wrapper(model, algo, str(path), normalization)
+
+
+def check_sb3_spaces(model: Any, env_id: str, *, what: str) -> None:
+    """A UserError naming what differs unless ``model``'s saved spaces fit ``env_id``'s; a
+    :class:`SpaceBoundsWarning` where they differ in bounds only."""
+    obs_space, act_space = env_spaces(env_id)
+    pairs = (("observation", describe_space(model.observation_space), describe_space(obs_space)),
+             ("action", describe_space(model.action_space), describe_space(act_space)))
+    differences = [d for name, mine, env in pairs for d in space_differences(mine, env, name=name)]
+    if differences:
+        raise UserError(
+            f"{what} does not fit {env_id}: {'; '.join(differences)} (the model's vs the env's); "
+            f"load a model trained on {env_id}"
+        )
+    bounds = [b for name, mine, env in pairs if (b := bounds_difference(mine, env, name=name)) is not None]
+    if bounds:
+        # stacklevel 4: past this function, load_sb3_expert and load_expert, to the caller's line
+        warnings.warn(
+            f"{what} differs from {env_id} in space bounds only ({'; '.join(bounds)}; the model's vs the env's), "
+            "as spaces saved under another gymnasium release may; using it",
+            SpaceBoundsWarning, stacklevel=4,
+        )
