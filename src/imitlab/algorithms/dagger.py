@@ -63,6 +63,8 @@ def train_dagger(
     eval_every: int = 2_048,
     eval_episodes: int = 50,
     progress: bool = False,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
 ) -> TrainResult:
     """Train a policy by DAgger for ``total_steps`` environment steps of roll-in.
 
@@ -78,6 +80,9 @@ def train_dagger(
         eval_every: evaluate every this many env steps (0: only at the end).
         eval_episodes: episodes per evaluation.
         progress: show a progress bar.
+        checkpoint_every: env steps between checkpoints of a run directory (default: ``eval_every``;
+            0: none). A checkpoint holds the policy, its optimizer, the aggregated dataset and the RNGs.
+        resume: continue the run in ``out`` from its checkpoint (same settings; ``total_steps`` may grow).
     """
     cfg = config
     positive("total_steps", total_steps)
@@ -114,9 +119,22 @@ def train_dagger(
         config={"algo": "dagger", "env_id": env_id, "seed": seed, "total_steps": total_steps,
                 "n_demo_transitions": n_demo, **asdict(cfg)},
         eval_every=eval_every, eval_episodes=eval_episodes, progress=progress,
+        checkpoint_every=checkpoint_every, resume=resume,
     )
+    first_round = 0
+    state = run.restored()
+    if state is not None:
+        first_round, n = int(state["round"]), int(state["n"])
+        data_obs[:n], data_acts[:n] = state["data_obs"].numpy(), state["data_acts"].numpy()
+        policy.load_state_dict(state["policy"])
+        optimizer.load_state_dict(state["optimizer"])
+        rng.bit_generator.state = state["rng"]
+        # A resumed run starts new episodes (the envs are not saved), seeded from the run's step.
+        sampler = RolloutSampler(venv, sampler.num_steps, seed=seed + run.resumed_step)
+        sampler.generator.set_state(state["gen"])
+        sampler.total_steps = run.resumed_step
     final = None
-    for round_idx in range(n_rounds):
+    for round_idx in range(first_round, n_rounds):
         run.start_clock()
         actor.p = mixture_weight(cfg.beta_schedule, round_idx, decay_rounds=cfg.beta_decay_rounds, p=cfg.beta_p)
         batch = sampler.collect(actor)
@@ -144,8 +162,15 @@ def train_dagger(
         stats = {"beta": actor.p, "dataset_size": n, "bc_loss": float(total_loss) / (n * cfg.epochs),
                  "episode_return": float(batch.episode_returns.mean()) if len(batch.episode_returns) else float("nan")}
         run.advance(batch.num_steps, stats, step=sampler.total_steps)
-        if run.evaluation_due(sampler.total_steps) or round_idx == n_rounds - 1:
+        last = round_idx == n_rounds - 1
+        if run.evaluation_due(sampler.total_steps) or last:
             final = run.evaluate(policy, env_steps=sampler.total_steps)
+        if run.checkpoint_due(sampler.total_steps, last=last):
+            run.save_checkpoint(sampler.total_steps, {
+                "round": round_idx + 1, "n": n, "policy": policy.state_dict(), "optimizer": optimizer.state_dict(),
+                "data_obs": torch.from_numpy(data_obs[:n].copy()), "data_acts": torch.from_numpy(data_acts[:n].copy()),
+                "rng": rng.bit_generator.state, "gen": sampler.generator.get_state(),
+            })
     venv.close()
     run.finish(policy, final=final, extra={"algo": "dagger", "env_steps": sampler.total_steps, "rounds": n_rounds})
     return TrainResult(policy, final, run.history, run.train_seconds)
