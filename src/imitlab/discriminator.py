@@ -2,7 +2,8 @@
 
 It outputs a logit; D = sigmoid(logit) is the probability that the pair is the expert's.
 Observations are normalised with the expert data's statistics (fixed), discrete actions are
-one-hot, continuous ones are mapped to [-1, 1] by the env's bounds, so its inputs are on one scale.
+one-hot, continuous ones are mapped to [-1, 1] by the env's bounds, so its inputs are on one scale
+(a dimension without two finite bounds passes through unchanged: there is no scale to map it by).
 With ``absorbing=True`` the input carries one more feature, set (with everything else zeroed) for
 the absorbing state that follows a true termination (Kostrikov et al. 2019, DAC).
 """
@@ -43,8 +44,15 @@ class Discriminator(nn.Module):
             act_dim = int(np.prod(action_space.shape))
             low, high = action_space.low.reshape(-1), action_space.high.reshape(-1)
             finite = np.isfinite(low) & np.isfinite(high)
-            self.register_buffer("act_scale", torch.as_tensor(np.where(finite, (high - low) / 2, 1.0), dtype=torch.float32))
-            self.register_buffer("act_bias", torch.as_tensor(np.where(finite, (high + low) / 2, 0.0), dtype=torch.float32))
+            one = np.ones((), low.dtype)  # keeps the bounds' dtype, so finite bounds give the numbers they gave
+            low, high = np.where(finite, low, -one), np.where(finite, high, one)  # unbounded: scale 1, bias 0
+            self.register_buffer("act_scale", torch.as_tensor((high - low) / 2, dtype=torch.float32))
+            self.register_buffer("act_bias", torch.as_tensor((high + low) / 2, dtype=torch.float32))
+            # Bounded dimensions are clamped to [-1, 1], as the env clips what it executes; unbounded
+            # ones are not clamped at all. Not persistent: derived from the space, and checkpoints
+            # written before it existed still load.
+            limit = torch.as_tensor(np.where(finite, 1.0, np.inf), dtype=torch.float32)
+            self.register_buffer("act_limit", limit, persistent=False)
         mean = np.zeros(d_obs) if obs_mean is None else obs_mean
         std = np.ones(d_obs) if obs_std is None else obs_std
         self.register_buffer("obs_mean", torch.as_tensor(mean, dtype=torch.float32))
@@ -58,7 +66,8 @@ class Discriminator(nn.Module):
         if self.discrete:
             a = F.one_hot(acts.long().reshape(-1), self.n).float()
         else:
-            a = ((acts.reshape(acts.shape[0], -1) - self.act_bias) / self.act_scale).clamp(-1, 1)
+            a = (acts.reshape(acts.shape[0], -1) - self.act_bias) / self.act_scale
+            a = a.clamp(-self.act_limit, self.act_limit)
         x = torch.cat([x, a], -1)
         if self.absorbing:
             flag = torch.zeros(len(x), 1) if absorbing is None else absorbing.float().reshape(-1, 1)

@@ -3,6 +3,9 @@
 ``metrics.csv`` holds one row per evaluation during training (env steps, training seconds, mean
 return, normalized score) so a learning curve, and the time to a threshold, can be read from it.
 ``progress.csv`` holds the per-iteration training statistics (losses, discriminator accuracy).
+A row may bring a field earlier rows lacked (an iteration in which the first episode ended): the
+file is then rewritten, atomically, with the wider header and blank cells for the earlier rows, so
+every row of a file always has the same columns.
 """
 
 from __future__ import annotations
@@ -67,27 +70,34 @@ class RunLog:
         path = self.dir / name
         if not path.is_file():
             return
-        with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            columns = reader.fieldnames
-            rows = [row for row in reader if float(row["env_steps"]) <= resume_step]
+        columns, rows = _read_csv(path)
         if not columns:
             return
-        text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-        atomic_write_text(path, text.getvalue())
+        rows = [row for row in rows if float(row["env_steps"]) <= resume_step]
+        self._rewrite(name, columns, rows)
+
+    def _rewrite(self, name: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
+        """(Re)write ``name`` atomically with header ``columns`` and ``rows``, then append after them."""
+        if name in self._writers:
+            self._writers.pop(name)[0].close()  # the rename below leaves the old handle on a dead file
+        path = self.dir / name
+        _write_csv(path, columns, rows)
         f = open(path, "a", newline="")
-        self._writers[name] = (f, csv.DictWriter(f, fieldnames=columns))
+        self._writers[name] = (f, csv.DictWriter(f, fieldnames=columns, restval=""))
 
     def _row(self, name: str, row: dict[str, Any], columns: list[str] | None = None) -> None:
+        """Append ``row`` to ``name``. A field no earlier row had widens the header (the file is
+        rewritten with blank cells for the earlier rows); a field this row lacks is left blank.
+        Loops report what a batch had (a batch in which no episode ended has no episode return),
+        so rows need not share their fields, but every row of the file has the same columns."""
         if name not in self._writers:
-            f = open(self.dir / name, "w", newline="")
-            writer = csv.DictWriter(f, fieldnames=columns or list(row))
-            writer.writeheader()
-            self._writers[name] = (f, writer)
+            self._rewrite(name, list(columns or row), [])
         f, writer = self._writers[name]
+        new = [k for k in row if k not in writer.fieldnames]
+        if new:
+            old_columns, rows = _read_csv(self.dir / name)
+            self._rewrite(name, [*old_columns, *new], rows)
+            f, writer = self._writers[name]
         writer.writerow(row)
         f.flush()
 
@@ -129,6 +139,23 @@ def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, float]]:
     """The evaluation rows of a run's metrics.csv, as floats (blank cells become nan)."""
     with open(Path(run_dir) / "metrics.csv", newline="") as f:
         return [{k: float(v) if v != "" else float("nan") for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """The header and rows of a CSV file written by :class:`RunLog`."""
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f, restval="")
+        rows = list(reader)
+        return list(reader.fieldnames or []), rows
+
+
+def _write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    """Write ``rows`` under header ``columns`` atomically (blank cells where a row lacks a column)."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns, restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, text.getvalue())
 
 
 def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:

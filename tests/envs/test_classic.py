@@ -66,3 +66,42 @@ def test_truncation_at_the_time_limit():
     _, _, term, trunc, _ = venv.step(np.array([0, 1]))
     assert trunc.all() and not term.any()
     assert (venv.steps == 0).all()
+
+
+@pytest.mark.parametrize(
+    "env_id, action, message",
+    [
+        # (N, 1) used to broadcast MountainCar's state to shape (3, 2, 3) without a word
+        ("MountainCar-v0", np.zeros((3, 1), np.int64), r"shape \(3,\), got int64 of shape \(3, 1\)"),
+        ("CartPole-v1", np.zeros(2, np.int64), r"shape \(3,\), got int64 of shape \(2,\)"),
+        ("Acrobot-v1", np.zeros(3, np.float32), r"array of integers of shape \(3,\), got float32"),
+        ("MountainCar-v0", np.array([0, 1, 3]), r"actions from 0 to 3; Discrete\(3\) allows 0 to 2"),
+        ("CartPole-v1", np.array([-1, 0, 1]), r"actions from -1 to 1; Discrete\(2\) allows 0 to 1"),
+        ("Pendulum-v1", np.zeros(3, np.float32), r"shape \(3, 1\), got float32 of shape \(3,\)"),
+        ("Pendulum-v1", np.zeros((3, 2), np.float32), r"shape \(3, 1\), got float32 of shape \(3, 2\)"),
+        ("Pendulum-v1", np.zeros((3, 1), bool), r"array of numbers of shape \(3, 1\), got bool"),
+    ],
+)
+def test_batched_env_rejects_actions_outside_its_action_space(env_id, action, message):
+    venv = make_vec_env(env_id, 3)
+    venv.reset(seed=0)
+    state = venv.state.copy()
+    with pytest.raises(ValueError, match=message):
+        venv.step(action)
+    np.testing.assert_array_equal(venv.state, state)  # nothing stepped
+    assert venv.state.shape == state.shape and (venv.steps == 0).all()
+
+
+@pytest.mark.parametrize(
+    "env_id, action",
+    [
+        ("CartPole-v1", [0, 1, 1]),  # a list of ints, as a plain-function expert may return
+        ("MountainCar-v0", np.array([0, 2, 1], np.int32)),
+        ("Pendulum-v1", np.array([[-5.0], [0.0], [5.0]])),  # float64, out of bounds: clipped, as before
+    ],
+)
+def test_batched_env_accepts_valid_actions(env_id, action):
+    venv = make_vec_env(env_id, 3)
+    venv.reset(seed=0)
+    obs, *_ = venv.step(action)
+    assert obs.shape == (3, *venv.single_observation_space.shape)

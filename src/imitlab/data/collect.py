@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from imitlab.algorithms._inputs import positive
@@ -26,11 +27,13 @@ def collect_demos(
     """Run ``expert`` for ``episodes`` whole episodes of ``env_id`` and record them, rewards included.
 
     The expert's mean return is stored in the metadata, so a demo file says how good it is.
+    Continuous actions are recorded as the env executed them (clipped to the action bounds), so
+    that what is imitated is an action the env can take.
     """
     positive("episodes", episodes)
     expert = as_expert(expert)
     obs_space, act_space = env_spaces(env_id)
-    eps = run_episodes(expert.act, env_id, episodes, seed=seed, record=True)
+    eps = run_episodes(executed_actions(expert.act, act_space), env_id, episodes, seed=seed, record=True)
     meta = {
         "seed": seed,
         "expert_mean_return": float(eps.returns.mean()),
@@ -38,3 +41,25 @@ def collect_demos(
         **(metadata or {}),
     }
     return Demonstrations(eps.trajectories, env_id, describe_space(obs_space), describe_space(act_space), meta)
+
+
+def executed_actions(
+    act: Callable[[np.ndarray], np.ndarray], act_space: gym.Space
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``act`` with its continuous actions clipped to ``act_space``'s bounds and cast to its dtype.
+
+    The vector envs clip a Box action before stepping; giving them the clipped action already makes
+    what ``run_episodes`` records exactly what was executed (clipping again is the identity, and the
+    dtype cast comes before, not after, the env sees it). Discrete actions pass unchanged.
+    """
+    if not isinstance(act_space, gym.spaces.Box):
+        return act
+    low, high, dtype = act_space.low, act_space.high, act_space.dtype
+
+    def clipped(obs: np.ndarray) -> np.ndarray:
+        a = np.asarray(act(obs))
+        if a.shape[1:] != act_space.shape:
+            return a  # a wrong shape is the env's to report, with its own clear error
+        return np.clip(a, low, high).astype(dtype, copy=False)
+
+    return clipped

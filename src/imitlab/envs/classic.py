@@ -27,8 +27,12 @@ class BatchedEnv:
         self.state = np.zeros((num_envs, self.state_dim))
         self.steps = np.zeros(num_envs, dtype=np.int64)
         self.rng = np.random.default_rng()
-        box = self.single_action_space
-        self._clip = (box.low, box.high) if isinstance(box, gym.spaces.Box) else None
+        space = self.single_action_space
+        self._clip = (space.low, space.high) if isinstance(space, gym.spaces.Box) else None
+        self._action_shape = (num_envs, *space.shape)
+        self._action_kinds = "fiu" if isinstance(space, gym.spaces.Box) else "iu"
+        # a Discrete(n, start) space's actions lie in [start, start + n)
+        self._action_range = None if self._clip is not None else (int(space.start), int(space.start + space.n))
 
     # -- to implement -------------------------------------------------------------------------
     def _initial_states(self, k: int) -> np.ndarray:
@@ -51,6 +55,7 @@ class BatchedEnv:
 
     def step(self, action: np.ndarray):
         action = np.asarray(action)
+        self._check_actions(action)
         if self._clip is not None:
             action = np.clip(action, *self._clip)
         self.state, reward, terminated = self._dynamics(self.state, action)
@@ -68,6 +73,26 @@ class BatchedEnv:
 
     def close(self) -> None:
         pass
+
+    def _check_actions(self, action: np.ndarray) -> None:
+        """Raise ValueError unless ``action`` is one valid action per copy, as gymnasium's
+        ``action_space.contains`` would judge it (a Box's bounds excepted: step clips to them).
+
+        Numpy broadcasting would otherwise step a wrongly shaped batch into nonsense states
+        without a word. A few whole-array checks, as this runs on every step."""
+        if action.shape != self._action_shape or action.dtype.kind not in self._action_kinds:
+            kind = "numbers" if self._clip is not None else "integers"
+            raise ValueError(
+                f"{type(self).__name__}.step needs one {self.single_action_space} action per env: an array of "
+                f"{kind} of shape {self._action_shape}, got {action.dtype} of shape {action.shape}"
+            )
+        if self._action_range is not None:
+            low, high = self._action_range
+            if action.min() < low or action.max() >= high:
+                raise ValueError(
+                    f"{type(self).__name__}.step got actions from {action.min()} to {action.max()}; "
+                    f"{self.single_action_space} allows {low} to {high - 1}"
+                )
 
 
 class BatchedCartPole(BatchedEnv):
