@@ -23,6 +23,7 @@ import torch
 from imitlab.algorithms._inputs import expert_transitions, obs_stats, positive
 from imitlab.algorithms._interactive import MixtureActor, check_schedule, checked_expert, mixture_weight
 from imitlab.algorithms.bc import _bc_loss
+from imitlab.data.collect import executed_actions
 from imitlab.data.demos import Demonstrations, Transitions
 from imitlab.envs.spaces import is_discrete
 from imitlab.envs.vector import env_spaces, make_vec_env
@@ -101,6 +102,7 @@ def train_dagger(
     policy = make_policy(obs_space, act_space, cfg.hidden)
     optimizer = torch.optim.Adam(policy.parameters(), lr=cfg.lr, foreach=True)
     actor = MixtureActor(policy, expert, rng=rng, learner_deterministic=cfg.learner_deterministic)
+    label = executed_actions(expert.act, act_space)  # a label the env could execute: within the bounds
 
     # The aggregated dataset, preallocated for the whole run.
     per_round = sampler.num_steps * cfg.num_envs
@@ -141,7 +143,7 @@ def train_dagger(
         obs = batch.flat("obs")
         # The expert labels every state the mixture visited, whoever acted there.
         data_obs[n : n + len(obs)] = obs
-        data_acts[n : n + len(obs)] = np.asarray(expert.act(obs)).reshape(data_acts[n : n + len(obs)].shape)
+        data_acts[n : n + len(obs)] = np.asarray(label(obs)).reshape(data_acts[n : n + len(obs)].shape)
         n += len(obs)
         if n_demo == 0 and round_idx == 0:
             policy.set_obs_normalization(*obs_stats(data_obs[:n]))

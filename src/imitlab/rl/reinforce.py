@@ -55,6 +55,17 @@ class Reinforce:
         self.mean_return = 0.0
         self.n_updates = 0
 
+    def state_dict(self) -> dict:
+        """The optimizer, the baseline (value function or running mean) (the policy is saved by its owner)."""
+        return {"optimizer": self.optimizer.state_dict(), "mean_return": self.mean_return, "n_updates": self.n_updates,
+                "value": None if self.value is None else self.value.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.mean_return, self.n_updates = float(state["mean_return"]), int(state["n_updates"])
+        if self.value is not None:
+            self.value.load_state_dict(state["value"])
+
     def set_progress(self, fraction: float) -> None:
         if self.config.anneal_lr:
             for group in self.optimizer.param_groups:

@@ -24,6 +24,15 @@ class ValueFunction:
         self.minibatch_size = minibatch_size
         self.rng = np.random.default_rng(seed)
 
+    def state_dict(self) -> dict:
+        """The network, its optimizer and the minibatch RNG (the policy is saved by its owner)."""
+        return {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(), "rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.net.load_state_dict(state["net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.rng.bit_generator.state = state["rng"]
+
     def predict(self, obs: torch.Tensor) -> torch.Tensor:
         return self.net(self.policy.normalize(obs)).squeeze(-1)
 
