@@ -6,6 +6,7 @@ import torch
 
 from imitlab.losses import (
     REWARD_FORMS,
+    absorbing_tail,
     bc_discrete_loss,
     discriminator_loss,
     gae,
@@ -97,6 +98,15 @@ def test_reward_forms_signs_and_values():
     torch.testing.assert_close(gail_reward(logits, "logit"), pos + neg)  # log D - log(1-D)
     with pytest.raises(ValueError):
         gail_reward(logits, "argmax")
+
+
+def test_absorbing_tail_is_the_discounted_return_of_staying_absorbed():
+    # From the terminal transition: r_abs at every later step, sum_{k>=1} gamma^k r_abs.
+    # gamma = 0.9, r_abs = 2: 1.8 + 1.62 + ... = 18 (a factor 1 / (1 - gamma) would give 20).
+    assert absorbing_tail(2.0, 0.9) == pytest.approx(18.0, rel=1e-12)
+    assert absorbing_tail(-0.5, 0.99) == pytest.approx(-49.5, rel=1e-12)
+    brute = sum(0.95**k * 0.3 for k in range(1, 2000))
+    assert absorbing_tail(0.3, 0.95) == pytest.approx(brute, rel=1e-9)
 
 
 def test_discriminator_loss_is_bce_with_expert_label_one():

@@ -176,6 +176,14 @@ def gail_reward(logits: torch.Tensor, form: str) -> torch.Tensor:
     raise ValueError(f"unknown reward form {form!r}; choose one of {REWARD_FORMS}")
 
 
+def absorbing_tail(r_absorbing: float, gamma: float) -> float:
+    """The discounted return of sitting in the absorbing state forever after a true termination
+    (Kostrikov et al. 2019, DAC), seen from the terminal transition:
+    ``sum_{k>=1} gamma**k * r_absorbing = gamma / (1 - gamma) * r_absorbing``. It starts one step
+    after the terminal transition, whose own reward is counted as usual, hence ``gamma`` on top."""
+    return gamma / (1.0 - gamma) * r_absorbing
+
+
 def huber_td_loss(q: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """DQN's temporal-difference loss with the Huber (smooth L1) penalty, which clips the gradient
     of large errors to +-1 (Mnih et al. 2015, "Human-level control through deep RL")."""

@@ -2,6 +2,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from torch.nn.utils import parameters_to_vector
 
 from imitlab.envs import make_vec_env
 from imitlab.errors import UserError
@@ -54,12 +55,29 @@ def test_trpo_step_satisfies_its_kl_bound(env_id, max_kl):
     assert any((p != b).any() for p, b in zip(policy.parameters(), before))
 
 
-def test_trpo_keeps_the_policy_when_no_step_improves():
-    policy, batch = _batch("CartPole-v1")
-    before = [p.detach().clone() for p in policy.parameters()]
-    stats = TRPO(policy, TRPOConfig(backtrack_iters=0), seed=0).update(batch, batch.rews)
-    assert stats["line_search_accepted"] == 0.0
-    assert all((p == b).all() for p, b in zip(policy.parameters(), before))
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+def test_trpo_keeps_the_policy_when_the_line_search_rejects_every_step(env_id):
+    """The line search runs all its iterations, each trial step moves the parameters, and none is
+    within the KL bound (the policy's KL carries a constant 1.0 on top, so no step measures under
+    max_kl, while its gradients, and so the step direction, are the true ones): the policy must
+    come back to exactly where it started."""
+    policy, batch = _batch(env_id)
+    before = parameters_to_vector(policy.parameters()).detach().clone()
+    true_kl = policy.kl
+    trials = []
+
+    def offset_kl(old, obs):
+        if not torch.is_grad_enabled():  # the line search's measurement (the Fisher products need grad)
+            trials.append(parameters_to_vector(policy.parameters()).detach().clone())
+        return true_kl(old, obs) + 1.0
+
+    policy.kl = offset_kl
+    rewards = np.random.default_rng(0).normal(size=batch.rews.shape).astype(np.float32)
+    stats = TRPO(policy, TRPOConfig(max_kl=0.01, backtrack_iters=5), seed=0).update(batch, rewards)
+    assert len(trials) == 5
+    assert all(not torch.equal(t, before) for t in trials)  # every trial moved the policy ...
+    assert stats["line_search_accepted"] == 0.0 and stats["kl"] == 0.0 and stats["step_fraction"] == 0.0
+    assert torch.equal(parameters_to_vector(policy.parameters()), before)  # ... and it was put back
 
 
 def test_reinforce_moves_probability_towards_rewarded_actions():

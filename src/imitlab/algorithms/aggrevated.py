@@ -12,9 +12,9 @@ of gradient steps on that iteration's states:
   action set (``losses.aggrevated_discrete_loss``);
 - continuous actions: the likelihood-ratio loss ``-log pi(a|s) A*(s, a)``
   (``losses.aggrevated_continuous_loss``) on ``action_samples`` actions drawn from the policy at each
-  state when the iteration starts, with ``A* = Q*(s, a) - V*(s)``. ``V*(s)`` is the mean of Q* over
-  those sampled actions (``baseline="mean"``, the default: each state's advantages then sum to 0)
-  or Q*(s, expert's action) (``baseline="expert"``).
+  state, with ``A* = Q*(s, a) - V*(s)``. ``V*(s)`` is the mean of Q* over those sampled actions
+  (``baseline="mean"``, the default: each state's advantages then sum to 0) or Q*(s, expert's
+  action) (``baseline="expert"``), on every path below (``continuous_advantages``).
 
 With ``aggregate=True`` the visited states are aggregated over iterations (AggreVaTe's data
 aggregation; Q* does not depend on the policy, so old states stay valid). For discrete actions the
@@ -24,7 +24,8 @@ only unbiased for actions drawn from the policy it moves; this is what makes Pen
 earlier scheme, actions drawn once per iteration and several passes over them, stalled at a
 normalized score of ~0.15). Without aggregation (or with Monte-Carlo Q*, where fresh actions would
 cost roll-outs) each iteration's states and action samples are used for ``epochs`` passes, as in
-AggreVaTeD's online gradient steps.
+AggreVaTeD's online gradient steps. ``mean_q`` in progress.csv is the mean Q* of the learner's
+sampled actions valued in the iteration (on the fresh-sample path, over all its minibatches).
 
 Advantages are divided by their standard deviation over the iteration, so the learning rate does
 not depend on the reward scale. Q* comes from the expert's critic (a DQN's Q-network, a SAC's twin
@@ -185,7 +186,7 @@ def train_aggrevated(
             agg_obs[n_agg : n_agg + n] = obs
             n_agg += n
             data_obs = torch.from_numpy(agg_obs[:n_agg])
-            q = np.zeros(1)
+            q_sum, q_count = 0.0, 0  # Q* of the fresh samples, for the logged mean_q
         else:
             # Actions sampled from the policy at each visited state, valued by Q*.
             m = cfg.action_samples
@@ -196,17 +197,11 @@ def train_aggrevated(
             flat_q, steps = q_star(rep_obs, acts, None if states is None else np.repeat(states, m, 0))
             mc_steps += steps
             q = flat_q.reshape(n, m)
+            v = None
             if cfg.baseline == "expert":
-                v, steps = q_star(obs, np.asarray(expert.act(obs), np.float32), states)
+                v, steps = q_star(obs, _expert_actions(expert, obs, act_space), states)
                 mc_steps += steps
-            else:
-                v = q.mean(1)
-            adv = q - v[:, None]
-            if cfg.per_state_scale:
-                # Each state's advantages to unit scale: states near a balance point, where Q* varies
-                # little across actions, then weigh as much as swing-up states, where it varies a lot.
-                adv = adv / (adv.std(1, keepdims=True) + 1e-6)
-            targets = normalize_advantages(torch.as_tensor(adv.reshape(-1), dtype=torch.float32))
+            targets = continuous_advantages(q, v, per_state_scale=cfg.per_state_scale)
             data_obs, data_acts = torch.from_numpy(rep_obs), torch.from_numpy(acts)
 
         total_loss = torch.zeros(())
@@ -218,8 +213,9 @@ def train_aggrevated(
                 if discrete:
                     loss = aggrevated_discrete_loss(policy.logits(data_obs[idx]), targets[idx])
                 elif resample:
-                    mb_obs, mb_acts, mb_targets = _fresh_samples(policy, expert, data_obs[idx], cfg, act_space, gen)
+                    mb_obs, mb_acts, mb_targets, mb_q = _fresh_samples(policy, expert, data_obs[idx], cfg, act_space, gen)
                     loss = aggrevated_continuous_loss(policy.log_prob(mb_obs, mb_acts), mb_targets)
+                    q_sum, q_count = q_sum + float(mb_q.sum()), q_count + mb_q.size
                 else:
                     loss = aggrevated_continuous_loss(policy.log_prob(data_obs[idx], data_acts[idx]), targets[idx])
                 optimizer.zero_grad(set_to_none=True)
@@ -228,7 +224,8 @@ def train_aggrevated(
                 total_loss += loss.detach() * len(idx)
         run.stop_clock()
 
-        stats = {"alpha": actor.p, "loss": float(total_loss) / (rows * cfg.epochs), "mean_q": float(q.mean()),
+        mean_q = q_sum / q_count if resample else float(q.mean())
+        stats = {"alpha": actor.p, "loss": float(total_loss) / (rows * cfg.epochs), "mean_q": mean_q,
                  "mc_env_steps": mc_steps,
                  "episode_return": float(batch.episode_returns.mean()) if len(batch.episode_returns) else float("nan")}
         run.advance(batch.num_steps, stats, step=sampler.total_steps)
@@ -240,16 +237,44 @@ def train_aggrevated(
     return TrainResult(policy, final, run.history, run.train_seconds)
 
 
+def continuous_advantages(q: np.ndarray, v: np.ndarray | None, *, per_state_scale: bool = False) -> torch.Tensor:
+    """The likelihood-ratio loss's targets from Q* of ``m`` sampled actions at ``n`` states.
+
+    Args:
+        q: [n, m] Q*(s_i, a_ij) of the actions sampled at each state.
+        v: [n] the baseline V*(s_i), Q* of the expert's action (``baseline="expert"``), or None for
+            the mean of each state's ``q`` (``baseline="mean"``).
+        per_state_scale: scale each state's advantages to unit std before the batch normalisation.
+
+    Returns:
+        [n * m] A* = Q* - V*, row-major like ``q``, divided by its std over the batch.
+    """
+    adv = q - (q.mean(1) if v is None else np.asarray(v, np.float64).reshape(-1))[:, None]
+    if per_state_scale:
+        # Each state's advantages to unit scale: states near a balance point, where Q* varies
+        # little across actions, then weigh as much as swing-up states, where it varies a lot.
+        adv = adv / (adv.std(1, keepdims=True) + 1e-6)
+    return normalize_advantages(torch.as_tensor(adv.reshape(-1), dtype=torch.float32))
+
+
+def _expert_actions(expert: Expert, obs: np.ndarray, act_space: gym.spaces.Box) -> np.ndarray:
+    """The expert's actions at ``obs``, clipped to the bounds as the env would execute them."""
+    acts = np.asarray(expert.act(obs), np.float32).reshape(len(obs), *act_space.shape)
+    return np.clip(acts, act_space.low, act_space.high)
+
+
 def _fresh_samples(policy, expert, obs: torch.Tensor, cfg: AggreVaTeDConfig, act_space, gen):
-    """``action_samples`` actions per state from the current policy, and their normalised A*."""
+    """``action_samples`` actions per state from the current policy, their normalised A* (with the
+    configured baseline) and their Q* values [len(obs), action_samples]."""
     m = cfg.action_samples
     rep_obs = obs.repeat_interleave(m, 0)
     with torch.no_grad():
         acts = policy.sample(rep_obs, gen)[0]
     acts_np = np.clip(acts.numpy(), act_space.low, act_space.high)
     q = np.asarray(expert.q(rep_obs.numpy(), acts_np), np.float64).reshape(len(obs), m)
-    adv = q - q.mean(1, keepdims=True)
-    if cfg.per_state_scale:
-        adv = adv / (adv.std(1, keepdims=True) + 1e-6)
-    targets = normalize_advantages(torch.as_tensor(adv.reshape(-1), dtype=torch.float32))
-    return rep_obs, torch.from_numpy(acts_np), targets
+    v = None
+    if cfg.baseline == "expert":
+        obs_np = obs.numpy()
+        v = np.asarray(expert.q(obs_np, _expert_actions(expert, obs_np, act_space)), np.float64)
+    targets = continuous_advantages(q, v, per_state_scale=cfg.per_state_scale)
+    return rep_obs, torch.from_numpy(acts_np), targets, q
