@@ -34,6 +34,13 @@ def prepare_run_dir(out: str | os.PathLike, *, overwrite: bool = False) -> Path:
     return path
 
 
+def _position(row: dict[str, Any]) -> float:
+    """How far into its run a row was written: its epoch (or iteration) where it has one, as runs
+    counted in epochs checkpoint by epoch, else its env steps."""
+    epoch = row.get("epoch")
+    return float(epoch) if epoch not in (None, "") else float(row["env_steps"])
+
+
 class RunLog:
     """Writes a run directory's records as training goes."""
 
@@ -73,7 +80,7 @@ class RunLog:
         columns, rows = _read_csv(path)
         if not columns:
             return
-        rows = [row for row in rows if float(row["env_steps"]) <= resume_step]
+        rows = [row for row in rows if _position(row) <= resume_step]
         self._rewrite(name, columns, rows)
 
     def _rewrite(self, name: str, columns: list[str], rows: list[dict[str, Any]]) -> None:

@@ -54,6 +54,7 @@ class TrainingRun:
         keep_best: bool = False,
         checkpoint_every: int | None = None,
         resume: bool = False,
+        budget_key: str = "total_steps",
     ) -> None:
         """``checkpoint_every`` (default: ``eval_every``) is how often a run with a directory writes
         ``checkpoint.pt``, for the loops that support it; ``resume`` continues from that file."""
@@ -73,6 +74,7 @@ class TrainingRun:
         self.checkpoint_every = 0 if out is None else (eval_every if checkpoint_every is None else checkpoint_every)
         self._next_checkpoint = self.checkpoint_every
         self._restored: dict[str, Any] | None = None
+        self._budget_key = budget_key  # the one setting a resumed run may change (grow)
         self.resumed_step = 0
         if resume:
             if out is None:
@@ -142,12 +144,12 @@ class TrainingRun:
 
     def _restore(self, state: dict[str, Any]) -> None:
         saved, wanted = dict(state["config"]), _comparable(self._config)
-        saved.pop("total_steps", None)
-        wanted.pop("total_steps", None)
+        saved.pop(self._budget_key, None)
+        wanted.pop(self._budget_key, None)
         changed = sorted(k for k in saved.keys() | wanted.keys() if saved.get(k) != wanted.get(k))
         if changed:
             raise UserError(f"the checkpoint was made with different settings ({', '.join(changed)}); resume with the "
-                            "same command (only --steps may change), or start a new run")
+                            f"same command (only the budget, {self._budget_key}, may change), or start a new run")
         run = state["run"]
         self.train_seconds = float(run["train_seconds"])
         self._next_eval = int(run["next_eval"])

@@ -65,3 +65,150 @@ def test_resume_refuses_changed_settings(tmp_path):
     with pytest.raises(UserError, match="different settings.*epochs"):
         train_dagger(env_id="CartPole-v1", expert=expert, total_steps=512, seed=1, out=tmp_path / "r",
                      config=DAggerConfig(steps_per_round=256, epochs=3), eval_episodes=1, resume=True)
+
+
+@pytest.fixture(scope="module")
+def pendulum_demos():
+    from imitlab.data.collect import collect_demos
+
+    return collect_demos(load_expert("zoo", "Pendulum-v1"), "Pendulum-v1", episodes=2, seed=0)
+
+
+@pytest.mark.parametrize("generator", ["ppo", "trpo", "reinforce"])
+def test_gail_resumes_bit_identically(tmp_path, pendulum_demos, generator):
+    """Every generator's state (optimizer, value net, baseline), the discriminator and its
+    optimizer, the reward normaliser and the RNGs come back: two runs resumed from one checkpoint
+    agree bit for bit."""
+    from imitlab.algorithms.gail import train_gail
+    from imitlab.defaults import gail_config
+
+    cfg = gail_config("Pendulum-v1", generator=generator, normalize_reward=True, disc_grad_penalty=1.0)
+    per_batch = cfg.generator_config().num_envs * cfg.generator_config().num_steps
+
+    def train(**kw):
+        return train_gail(env_id="Pendulum-v1", demos=pendulum_demos, seed=2, config=cfg, eval_every=per_batch,
+                          eval_episodes=1, **kw)
+
+    a, b = _resumed_twice(tmp_path, train, first=per_batch, total=3 * per_batch)
+    assert _same(_policy_state(a), _policy_state(b))
+    assert _evaluations(a) == _evaluations(b)
+    assert [int(r["env_steps"]) for r in _rows(a / "progress.csv")] == [per_batch, 2 * per_batch, 3 * per_batch]
+    assert torch.load(a / "checkpoint.pt", weights_only=True)["step"] == 3 * per_batch
+
+
+def _perturbed(value):
+    """``value`` changed everywhere it can be: what a resume that ignored it would see instead."""
+    if isinstance(value, torch.Tensor):
+        if value.dtype == torch.uint8:  # a torch.Generator's state
+            return torch.Generator().manual_seed(12345).get_state()
+        if not value.is_floating_point():  # indices or labels: reordered, so they stay valid
+            return value.flip(0) if value.ndim else value + 1
+        return value + 0.05
+    if isinstance(value, dict):
+        if value.get("bit_generator"):  # a numpy Generator's state
+            return __import__("numpy").random.default_rng(12345).bit_generator.state
+        if "param_groups" in value:  # an optimizer: its moments, not its parameter indices
+            return {**value, "state": _perturbed(value["state"])}
+        return {k: _perturbed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_perturbed(v) for v in value)
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return value * 1.5 + 1
+    return value
+
+
+def _check_every_piece(tmp_path, train, first: int, total: int, required: set[str], unused=frozenset()) -> None:
+    """Bit-identical resumes alone would not notice a piece that is saved but never loaded (both
+    resumed runs would start it afresh alike): change each piece in the checkpoint, and the
+    resumed run must come out otherwise."""
+    from imitlab.checkpoint import load_checkpoint, save_checkpoint
+
+    train(out=tmp_path / "base", total_steps=first, resume=False)
+    shutil.copytree(tmp_path / "base", tmp_path / "ref")
+    train(out=tmp_path / "ref", total_steps=total, resume=True)
+    reference = _policy_state(tmp_path / "ref")
+    state = load_checkpoint(tmp_path / "base")
+    assert required <= set(state["learner"])
+    for key in sorted(state["learner"]):
+        if isinstance(state["learner"][key], int) or state["learner"][key] is None or key in unused:
+            continue  # counters and sizes: a wrong one misaligns the data, which the checks above see
+        d = tmp_path / f"changed-{key}"
+        shutil.copytree(tmp_path / "base", d)
+        changed = dict(state, learner={**state["learner"], key: _perturbed(state["learner"][key])})
+        save_checkpoint(d, {k: v for k, v in changed.items() if k not in ("format", "version")})
+        train(out=d, total_steps=total, resume=True)
+        assert not _same(_policy_state(d), reference), f"{key} in the checkpoint made no difference"
+
+
+def test_every_piece_of_a_gail_checkpoint_is_restored(tmp_path, pendulum_demos):
+    from imitlab.algorithms.gail import train_gail
+    from imitlab.defaults import gail_config
+
+    cfg = gail_config("Pendulum-v1", normalize_reward=True, disc_grad_penalty=1.0)
+    per_batch = cfg.generator_config().num_envs * cfg.generator_config().num_steps
+
+    def train(**kw):
+        return train_gail(env_id="Pendulum-v1", demos=pendulum_demos, seed=2, config=cfg, eval_every=per_batch,
+                          eval_episodes=1, **kw)
+
+    _check_every_piece(tmp_path, train, per_batch, 2 * per_batch,
+                       {"policy", "generator", "disc", "disc_opt", "rng", "torch_gen", "gen", "reward_sq_mean"})
+
+
+def test_every_piece_of_a_dagger_checkpoint_is_restored(tmp_path):
+    expert = load_expert("zoo", "CartPole-v1")
+    cfg = DAggerConfig(steps_per_round=256, epochs=2)
+
+    def train(**kw):
+        return train_dagger(env_id="CartPole-v1", expert=expert, seed=1, config=cfg, eval_every=256,
+                            eval_episodes=1, **kw)
+
+    _check_every_piece(tmp_path, train, 256, 512, {"policy", "optimizer", "data_obs", "data_acts", "rng", "gen"})
+
+
+AGGREVATED_CASES = {
+    "discrete-critic": ("CartPole-v1", "zoo:dqn"),
+    "discrete-monte-carlo": ("Acrobot-v1", "zoo"),  # CartPole's expert ties every action within the horizon
+    "continuous-critic": ("Pendulum-v1", "zoo"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(AGGREVATED_CASES))
+def test_aggrevated_resumes_bit_identically_and_restores_every_piece(tmp_path, case):
+    from imitlab.algorithms.aggrevated import AggreVaTeDConfig, train_aggrevated
+
+    env_id, spec = AGGREVATED_CASES[case]
+    expert = load_expert(spec, env_id)
+    cfg = AggreVaTeDConfig(num_envs=4, horizon=32, epochs=1, mc_horizon=50)
+    per_iter = cfg.num_envs * cfg.horizon
+
+    def train(**kw):
+        return train_aggrevated(env_id=env_id, expert=expert, seed=3, config=cfg, eval_every=per_iter,
+                                eval_episodes=1, **kw)
+
+    a, b = _resumed_twice(tmp_path / "twice", train, first=per_iter, total=3 * per_iter)
+    assert _same(_policy_state(a), _policy_state(b))
+    assert _evaluations(a) == _evaluations(b)
+    _check_every_piece(tmp_path / "pieces", train, per_iter, 2 * per_iter,
+                       {"policy", "optimizer", "agg_obs", "rng", "torch_gen", "gen"},
+                       unused={"torch_gen"} if case.startswith("discrete") else set())  # it samples continuous actions
+
+
+def test_offline_gail_resumes_by_iteration(tmp_path, pendulum_demos):
+    """Offline GAIL counts iterations, not env steps: its checkpoint, its --resume budget and the
+    records it cuts back are in iterations."""
+    from imitlab.algorithms.gail_offline import OfflineGAILConfig, train_gail_offline
+
+    def train(out, total_steps, resume):
+        return train_gail_offline(env_id="Pendulum-v1", demos=pendulum_demos, seed=4, out=out, resume=resume,
+                                  config=OfflineGAILConfig(iterations=total_steps), eval_every=50, eval_episodes=1)
+
+    a, b = _resumed_twice(tmp_path / "twice", train, first=100, total=200)
+    assert _same(_policy_state(a), _policy_state(b))
+    assert [int(float(r["epoch"])) for r in _rows(a / "metrics.csv")] == [50, 100, 150, 200]
+    _check_every_piece(tmp_path / "pieces", train, 50, 100, {"policy", "disc", "pol_opt", "disc_opt", "rng", "torch_gen"})
+    with pytest.raises(UserError, match="different settings.*batch_size"):
+        train_gail_offline(env_id="Pendulum-v1", demos=pendulum_demos, seed=4, out=a, resume=True,
+                           config=OfflineGAILConfig(iterations=300, batch_size=64), eval_episodes=1)

@@ -93,6 +93,8 @@ def train_aggrevated(
     eval_every: int = 2_000,
     eval_episodes: int = 50,
     progress: bool = False,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
 ) -> TrainResult:
     """Train a policy by AggreVaTeD for ``total_steps`` env steps of roll-in.
 
@@ -107,6 +109,9 @@ def train_aggrevated(
         eval_every: evaluate every this many env steps (0: only at the end).
         eval_episodes: episodes per evaluation.
         progress: show a progress bar.
+        checkpoint_every: env steps between checkpoints of a run directory (default: ``eval_every``;
+            0: none): the policy, its optimizer, the aggregated states (and their Q* targets) and the RNGs.
+        resume: continue the run in ``out`` from its checkpoint (same settings; ``total_steps`` may grow).
     """
     cfg = config
     positive("total_steps", total_steps)
@@ -153,10 +158,26 @@ def train_aggrevated(
         config={"algo": "aggrevated", "env_id": env_id, "seed": seed, "total_steps": total_steps,
                 "q_source": "critic" if use_critic else "monte-carlo", **asdict(cfg)},
         eval_every=eval_every, eval_episodes=eval_episodes, progress=progress,
+        checkpoint_every=checkpoint_every, resume=resume,
     )
     final = None
-    mc_steps = 0
-    for it in range(n_iters):
+    mc_steps, first_iter = 0, 0
+    state = run.restored()
+    if state is not None:
+        first_iter, n_agg, mc_steps = int(state["iteration"]), int(state["n_agg"]), int(state["mc_steps"])
+        if n_agg:
+            agg_obs[:n_agg] = state["agg_obs"].numpy()
+        if state["agg_adv"] is not None:
+            agg_adv[:n_agg] = state["agg_adv"].numpy()
+        policy.load_state_dict(state["policy"])
+        optimizer.load_state_dict(state["optimizer"])
+        rng.bit_generator.state = state["rng"]
+        gen.set_state(state["torch_gen"])
+        # A resumed run starts new episodes (the envs are not saved), seeded from the run's step.
+        sampler = RolloutSampler(venv, cfg.horizon, seed=seed + run.resumed_step, record_states=not use_critic)
+        sampler.generator.set_state(state["gen"])
+        sampler.total_steps = run.resumed_step
+    for it in range(first_iter, n_iters):
         run.start_clock()
         actor.p = mixture_weight(cfg.alpha_schedule, it, decay_rounds=cfg.alpha_decay_rounds, p=cfg.alpha_p)
         batch = sampler.collect(actor)
@@ -229,8 +250,17 @@ def train_aggrevated(
                  "mc_env_steps": mc_steps,
                  "episode_return": float(batch.episode_returns.mean()) if len(batch.episode_returns) else float("nan")}
         run.advance(batch.num_steps, stats, step=sampler.total_steps)
-        if run.evaluation_due(sampler.total_steps) or it == n_iters - 1:
+        last = it == n_iters - 1
+        if run.evaluation_due(sampler.total_steps) or last:
             final = run.evaluate(policy, env_steps=sampler.total_steps)
+        if run.checkpoint_due(sampler.total_steps, last=last):
+            run.save_checkpoint(sampler.total_steps, {
+                "iteration": it + 1, "n_agg": n_agg, "mc_steps": mc_steps,
+                "agg_obs": torch.from_numpy(agg_obs[:n_agg].copy()) if n_agg else None,
+                "agg_adv": torch.from_numpy(agg_adv[:n_agg].copy()) if discrete and cfg.aggregate else None,
+                "policy": policy.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
+                "torch_gen": gen.get_state(), "gen": sampler.generator.get_state(),
+            })
     venv.close()
     run.finish(policy, final=final, extra={"algo": "aggrevated", "env_steps": sampler.total_steps, "iterations": n_iters,
                                           "mc_env_steps": mc_steps, "q_source": "critic" if use_critic else "monte-carlo"})

@@ -55,11 +55,16 @@ def train_gail_offline(
     eval_every: int = 250,
     eval_episodes: int = 50,
     progress: bool = False,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
 ) -> TrainResult:
     """Train a policy by offline GAIL on ``demos``; the env is used only for evaluation.
 
     Args:
         eval_every: iterations between evaluations (0: only at the end).
+        checkpoint_every: iterations between checkpoints of a run directory (default:
+            ``eval_every``; 0: none): the policy, the discriminator, both optimizers and the RNGs.
+        resume: continue the run in ``out`` from its checkpoint (same settings; ``iterations`` may grow).
     """
     cfg = config
     positive("iterations", cfg.iterations)
@@ -82,9 +87,16 @@ def train_gail_offline(
         env_id=env_id, seed=seed, total=cfg.iterations, unit="iter", out=out,
         config={"algo": "gail-offline", "env_id": env_id, "seed": seed, "n_transitions": len(trans), **asdict(cfg)},
         eval_every=eval_every, eval_episodes=eval_episodes, progress=progress,
+        checkpoint_every=checkpoint_every, resume=resume, budget_key="iterations",
     )
+    state = run.restored()
+    if state is not None:
+        for module, key in ((policy, "policy"), (disc, "disc"), (pol_opt, "pol_opt"), (disc_opt, "disc_opt")):
+            module.load_state_dict(state[key])
+        rng.bit_generator.state = state["rng"]
+        gen.set_state(state["torch_gen"])
     final = None
-    for it in range(1, cfg.iterations + 1):
+    for it in range(run.resumed_step + 1, cfg.iterations + 1):
         run.start_clock()
         idx = torch.from_numpy(rng.integers(len(trans), size=cfg.batch_size))
         obs, expert_acts = obs_all[idx], acts_all[idx]
@@ -121,5 +133,9 @@ def train_gail_offline(
             run.advance(it - run.bar.n, stats, step=it)
         if run.evaluation_due(it) or it == cfg.iterations:
             final = run.evaluate(policy, env_steps=0, epoch=it)
+        if run.checkpoint_due(it, last=it == cfg.iterations):
+            run.save_checkpoint(it, {"policy": policy.state_dict(), "disc": disc.state_dict(), "pol_opt": pol_opt.state_dict(),
+                                     "disc_opt": disc_opt.state_dict(), "rng": rng.bit_generator.state,
+                                     "torch_gen": gen.get_state()})
     run.finish(policy, final=final, extra={"algo": "gail-offline", "iterations": cfg.iterations})
     return TrainResult(policy, final, run.history, run.train_seconds)

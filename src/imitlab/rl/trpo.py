@@ -46,6 +46,13 @@ class TRPO:
         self.value = ValueFunction(policy, hidden=config.hidden, lr=config.value_lr, epochs=config.value_epochs,
                                    minibatch_size=config.value_minibatch_size, seed=seed)
 
+    def state_dict(self) -> dict:
+        """The value function (the policy is saved by its owner; TRPO itself keeps no optimizer state)."""
+        return {"value": self.value.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.value.load_state_dict(state["value"])
+
     def set_progress(self, fraction: float) -> None:
         """TRPO's step size is set by its KL radius; there is no learning rate to anneal."""
 
