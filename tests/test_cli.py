@@ -1,6 +1,7 @@
 """The CLI contract: commands, JSON output, and bad input -> one line on stderr, exit 2, nothing written."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -175,3 +176,108 @@ def test_aggrevated_without_q_on_an_unrestorable_env_exits_2(capsys, tmp_path, m
     monkeypatch.setattr(vector, "BATCHED_ENVS", {})
     _bad(capsys, tmp_path, "train", "aggrevated", "--env", "CartPole-v1", "--expert", "zoo", "--steps", "100",
          "--out", str(tmp_path / "run"), match="AggreVaTeD needs Q*")
+
+
+# Budgets default to the task's: the bench's base_budget for `train`, the shipped expert's for `expert train`.
+BUDGET_KEYS = {"bc": "epochs", "gail": "total_steps", "gail-offline": "iterations", "dagger": "total_steps",
+               "aggrevated": "total_steps"}
+
+
+def _tiny_task_budgets(monkeypatch, env_id):
+    """Shrink ``env_id``'s task budgets in the defaults table to ones a test can run."""
+    from imitlab.algorithms.bc import BCConfig
+    from imitlab.algorithms.gail_offline import OfflineGAILConfig
+    from imitlab.defaults import TASK_DEFAULTS
+
+    entry = TASK_DEFAULTS[env_id]
+    for key, value in {"bc": BCConfig(epochs=2), "gail_steps": 512, "gail_offline": OfflineGAILConfig(iterations=3),
+                       "dagger_steps": 300, "aggrevated_steps": 200}.items():
+        monkeypatch.setitem(entry, key, value)
+
+
+def test_every_train_budget_defaults_to_the_benchs_task_budget(capsys, tmp_path, monkeypatch, cartpole_demo_file):
+    # The table is patched so that a CLI default of its own (or a copy of the table) would differ.
+    from imitlab.bench.grid import base_budget
+
+    _tiny_task_budgets(monkeypatch, "CartPole-v1")
+    inputs = {"bc": ["--demos", str(cartpole_demo_file)], "gail": ["--demos", str(cartpole_demo_file)],
+              "gail-offline": ["--demos", str(cartpole_demo_file)], "dagger": ["--expert", "zoo"],
+              "aggrevated": ["--expert", "zoo:dqn"]}
+    for algo, key in BUDGET_KEYS.items():
+        out_dir = tmp_path / algo
+        code, out, err = run(capsys, "train", algo, "--env", "CartPole-v1", "--out", str(out_dir), "--eval-episodes", "1",
+                             *inputs[algo])
+        assert code == 0, err
+        config = json.loads((out_dir / "config.json").read_text())
+        assert config[key] == base_budget(algo, "CartPole-v1") == {"bc": 2, "gail": 512, "gail-offline": 3,
+                                                                    "dagger": 300, "aggrevated": 200}[algo], algo
+
+
+def _help(capsys, monkeypatch, *argv) -> str:
+    """The help of ``imitlab ARGV``, unwrapped (one line per option)."""
+    from imitlab.cli import cli
+
+    monkeypatch.setenv("COLUMNS", "1000")
+    cli.main([*argv, "--help"], prog_name="imitlab", standalone_mode=False, max_content_width=1000)
+    return capsys.readouterr().out
+
+
+def _default_budgets(help_text: str, option: str, envs) -> dict[str, int]:
+    """The per-task defaults that ``option``'s help states, read back into numbers."""
+    line = next(line for line in help_text.splitlines() if line.strip().startswith(f"{option} "))
+    every = re.search(r"Default: ([\d,]+), the bench's budget on every task \(imitlab\.bench\.grid\.base_budget\)", line)
+    if every:
+        return {env_id: int(every[1].replace(",", "")) for env_id in envs}
+    table = re.search(r"Default: the bench's budget for the task \(imitlab\.bench\.grid\.base_budget\): (.*); "
+                      r"([\d,]+) on any other env\.", line)
+    assert table, line
+    stated = dict.fromkeys(envs, int(table[2].replace(",", "")))
+    for group in table[1].split("; "):
+        value, names = group.split(" on ")
+        stated.update(dict.fromkeys(names.split(" and "), int(value.replace(",", ""))))
+    return stated
+
+
+def test_train_help_shows_each_tasks_default_budget(capsys, monkeypatch):
+    from imitlab.bench.grid import base_budget
+    from imitlab.tasks import TASKS
+
+    options = {"bc": "--epochs", "gail": "--steps", "gail-offline": "--iterations", "dagger": "--steps", "aggrevated": "--steps"}
+    for algo, option in options.items():
+        stated = _default_budgets(_help(capsys, monkeypatch, "train", algo), option, TASKS)
+        assert stated == {env_id: base_budget(algo, env_id) for env_id in TASKS}, algo
+    assert "50,000 on CartPole-v1; 150,000 on Acrobot-v1" in _help(capsys, monkeypatch, "train", "gail")
+
+
+def test_expert_steps_default_to_the_shipped_experts(capsys, tmp_path, monkeypatch):
+    import imitlab.defaults as defaults
+    from imitlab.experts import zoo_files
+
+    budgets = defaults.zoo_expert_budgets()
+    assert len(budgets) == len(zoo_files())  # every shipped file's command gives its env, algo and steps
+    assert ("CartPole-v1", "dqn", 50_000) in budgets and ("Pendulum-v1", "sac", 20_000) in budgets
+    assert defaults.zoo_expert_steps("CartPole-v1", "ppo") == 100_000 and defaults.zoo_expert_steps("Pendulum-v1", "ppo") is None
+    text = _help(capsys, monkeypatch, "expert", "train")
+    assert "dqn (50,000 on CartPole-v1; 200,000 on MountainCar-v0), sac (" in text
+    assert all(f"{steps:,} on" in text and env_id in text for env_id, _, steps in budgets)
+
+    monkeypatch.setattr(defaults, "zoo_expert_budgets", lambda: (("CartPole-v1", "ppo", 64),))
+    code, out, err = run(capsys, "expert", "train", "--env", "CartPole-v1", "--out", str(tmp_path / "e"), "--eval-episodes", "1")
+    assert code == 0, err
+    assert json.loads((tmp_path / "e" / "config.json").read_text())["total_steps"] == 64
+    _bad(capsys, tmp_path, "expert", "train", "--env", "CartPole-v1", "--algo", "dqn", "--out", str(tmp_path / "x"),
+         match="give --steps N: no shipped dqn expert of CartPole-v1")
+
+
+def test_expert_resume_without_steps_keeps_the_runs_budget(capsys, tmp_path, monkeypatch):
+    # Not the task default: that would silently extend a run started with its own --steps.
+    import imitlab.defaults as defaults
+
+    monkeypatch.setattr(defaults, "zoo_expert_budgets", lambda: (("CartPole-v1", "ppo", 4096),))
+    out_dir = tmp_path / "e"
+    argv = ["expert", "train", "--env", "CartPole-v1", "--out", str(out_dir), "--eval-episodes", "1"]
+    assert run(capsys, *argv, "--steps", "64")[0] == 0
+    (out_dir / "policy.pt").unlink()  # as if it had stopped before the end
+    code, out, err = run(capsys, *argv, "--resume")
+    assert code == 0, err
+    assert json.loads((out_dir / "config.json").read_text())["total_steps"] == 64

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -20,6 +21,71 @@ def _threads() -> None:
 
 def _echo_json(obj) -> None:
     click.echo(json.dumps(obj, indent=2))
+
+
+class _PerTaskDefault(click.Option):
+    """An option whose default depends on ``--env``. Click can show only one static default, so
+    its help ends with an account of the per-task defaults, built when help is shown (it needs
+    the defaults table, hence torch: too slow to build for every command line)."""
+
+    def __init__(self, *args, describe_default: Callable[[], str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._describe_default = describe_default
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        base = self.help
+        self.help = f"{base or ''} {self._describe_default()}".strip()
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.help = base
+
+
+def _by_value(pairs: list[tuple[str, int]]) -> str:
+    """``[("A", 1), ("B", 2), ("C", 1)]`` -> ``"1 on A and C; 2 on B"`` (values in first-seen order)."""
+    groups: dict[int, list[str]] = {}
+    for env_id, value in pairs:
+        groups.setdefault(value, []).append(env_id)
+    return "; ".join(f"{value:,} on {' and '.join(envs)}" for value, envs in groups.items())
+
+
+def _budget_help(algo: str) -> Callable[[], str]:
+    """The help sentence on the default budget of ``imitlab train ALGO``: the bench's, per task."""
+
+    def describe() -> str:
+        from imitlab.bench.grid import base_budget
+        from imitlab.tasks import TASKS
+
+        fallback = base_budget(algo, None)
+        own = [(env_id, base_budget(algo, env_id)) for env_id in TASKS]
+        if all(value == fallback for _, value in own):
+            return f"Default: {fallback:,}, the bench's budget on every task (imitlab.bench.grid.base_budget)."
+        special = [(env_id, value) for env_id, value in own if value != fallback]
+        return (f"Default: the bench's budget for the task (imitlab.bench.grid.base_budget): "
+                f"{_by_value(special)}; {fallback:,} on any other env.")
+
+    return describe
+
+
+def _expert_steps_help() -> str:
+    from imitlab.defaults import zoo_expert_budgets
+
+    by_algo: dict[str, list[tuple[str, int]]] = {}
+    for env_id, algo, steps in zoo_expert_budgets():
+        by_algo.setdefault(algo, []).append((env_id, steps))
+    per_algo = ", ".join(f"{algo} ({_by_value(pairs)})" for algo, pairs in by_algo.items())
+    return (f"Default: the steps that made the shipped expert of the env and --algo (its recorded command, "
+            f"see 'imitlab zoo list'): {per_algo}. Required for any other env and algo. "
+            f"With --resume: the stopped run's.")
+
+
+def _resolve_budget(value: int | None, algo: str, env_id: str) -> int:
+    """``value``, or the task's default budget of ``algo`` on ``env_id`` when the option was not given."""
+    if value is not None:
+        return value
+    from imitlab.bench.grid import base_budget
+
+    return base_budget(algo, env_id)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -52,35 +118,44 @@ def expert() -> None:
 @click.option("--env", "env_id", required=True)
 @click.option("--algo", default="ppo", show_default=True, type=click.Choice(["ppo", "dqn", "sac"]),
               help="ppo (any actions), dqn (discrete) or sac (continuous); dqn and sac keep their critic as Q*.")
-@click.option("--steps", required=True, type=click.IntRange(min=1), help="Environment steps.")
+@click.option("--steps", type=click.IntRange(min=1), cls=_PerTaskDefault, describe_default=_expert_steps_help,
+              help="Environment steps.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--out", required=True, type=click.Path(), help="Run directory, or a .pt file for the policy alone.")
 @click.option("--eval-every", default=10_000, show_default=True, type=click.IntRange(min=0))
+@click.option("--eval-episodes", default=50, show_default=True, type=click.IntRange(min=1))
 @click.option("--overwrite", is_flag=True, help="Reuse a non-empty run directory.")
 @click.option("--keep-best", is_flag=True, help="Keep the best-evaluated weights instead of the last ones.")
 @click.option("--checkpoint-every", type=click.IntRange(min=0),
               help="Env steps between checkpoints of a run directory (default: --eval-every; 0: none).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint (same options; --steps may grow).")
-def expert_train(env_id, algo, steps, seed, out, eval_every, overwrite, keep_best, checkpoint_every, resume) -> None:
+def expert_train(env_id, algo, steps, seed, out, eval_every, eval_episodes, overwrite, keep_best, checkpoint_every,
+                 resume) -> None:
     """Train an expert on the environment's reward (a .pt --out also saves a DQN/SAC critic).
 
     A run directory gets a checkpoint.pt at every evaluation: if training stops, the same command
     with --resume continues from it."""
     _threads()
-    from imitlab.defaults import expert_config
+    from imitlab.defaults import expert_config, zoo_expert_steps
     from imitlab.envs.vector import check_env_id
     from imitlab.experts.train import train_expert
     from imitlab.policies import save_policy
     from imitlab.runlog import prepare_run_dir
 
     check_env_id(env_id)
+    if steps is None and resume:
+        steps = _recorded_steps(out)  # the stopped run's budget, not a default that would extend it
+    if steps is None:
+        steps = zoo_expert_steps(env_id, algo)
+    if steps is None:
+        raise UserError(f"give --steps N: no shipped {algo} expert of {env_id} records a budget to default to")
     policy_file = Path(out) if out.endswith(".pt") else None
     if resume and (policy_file or overwrite):
         raise UserError("--resume continues a run directory: give that directory as --out, without --overwrite")
     run_dir = None if policy_file else (Path(out) if resume else prepare_run_dir(out, overwrite=overwrite))
     result = train_expert(
         env_id=env_id, algo=algo, total_steps=steps, seed=seed, config=expert_config(env_id, algo),
-        out=run_dir, eval_every=eval_every, progress=True, keep_best=keep_best,
+        out=run_dir, eval_every=eval_every, eval_episodes=eval_episodes, progress=True, keep_best=keep_best,
         checkpoint_every=checkpoint_every, resume=resume,
     )
     if policy_file:
@@ -89,6 +164,16 @@ def expert_train(env_id, algo, steps, seed, out, eval_every, overwrite, keep_bes
                  "command": "imitlab " + " ".join(sys.argv[1:])}
         save_policy(result.policy, policy_file, env_id=env_id, extra=extra, critic=critic)
     _report(result, run_dir or policy_file)
+
+
+def _recorded_steps(run_dir: str) -> int | None:
+    """The ``total_steps`` in ``run_dir``'s config.json, or None where there is none to read
+    (resuming then fails on the missing checkpoint, with its own message)."""
+    try:
+        steps = json.loads((Path(run_dir) / "config.json").read_text()).get("total_steps")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return steps if isinstance(steps, int) and steps > 0 else None
 
 
 # ------------------------------------------------------------------------------------------- demos
@@ -195,7 +280,8 @@ def _load_training_demos(env_id, demos_file, n_episodes, subsample_every, pairs,
 
 @train.command("bc")
 @_demo_options
-@click.option("--epochs", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option("--epochs", type=click.IntRange(min=1), cls=_PerTaskDefault, describe_default=_budget_help("bc"),
+              help="Passes over the demos.")
 @click.option("--eval-every", default=1, show_default=True, type=click.IntRange(min=0), help="Epochs between evaluations.")
 def train_bc_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, pairs, eval_episodes, overwrite, epochs, eval_every):
     """Behavioral cloning."""
@@ -205,6 +291,7 @@ def train_bc_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, pai
     from imitlab.runlog import prepare_run_dir
 
     d = _load_training_demos(env_id, demos_file, n_episodes, subsample_every, pairs, seed)
+    epochs = _resolve_budget(epochs, "bc", env_id)
     run_dir = prepare_run_dir(out, overwrite=overwrite)
     result = train_bc(
         env_id=env_id, demos=d, seed=seed, config=bc_config(env_id, epochs=epochs), out=run_dir,
@@ -215,7 +302,8 @@ def train_bc_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, pai
 
 @train.command("gail")
 @_demo_options
-@click.option("--steps", required=True, type=click.IntRange(min=1), help="Environment steps.")
+@click.option("--steps", type=click.IntRange(min=1), cls=_PerTaskDefault, describe_default=_budget_help("gail"),
+              help="Environment steps.")
 @click.option("--eval-every", default=10_000, show_default=True, type=click.IntRange(min=0), help="Env steps between evaluations.")
 @click.option("--generator", type=click.Choice(["reinforce", "ppo", "trpo"]), help="Policy optimiser (default: ppo).")
 @click.option("--reward", type=click.Choice(["positive", "negative", "logit"]), help="Reward form (default: the task's; see README).")
@@ -235,6 +323,7 @@ def train_gail_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, p
 
     d = _load_training_demos(env_id, demos_file, n_episodes, subsample_every, pairs, seed)
     init_policy = _load_init_policy(init_from, env_id)
+    steps = _resolve_budget(steps, "gail", env_id)
     run_dir = prepare_run_dir(out, overwrite=overwrite)
     options = {
         "generator": generator, "reward": reward, "absorbing": absorbing, "normalize_reward": normalize_reward,
@@ -250,7 +339,8 @@ def train_gail_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, p
 
 @train.command("gail-offline")
 @_demo_options
-@click.option("--iterations", default=1000, show_default=True, type=click.IntRange(min=1), help="Policy updates.")
+@click.option("--iterations", type=click.IntRange(min=1), cls=_PerTaskDefault, describe_default=_budget_help("gail-offline"),
+              help="Policy updates.")
 @click.option("--eval-every", default=125, show_default=True, type=click.IntRange(min=0), help="Iterations between evaluations.")
 @click.option("--reward", type=click.Choice(["positive", "negative", "logit"]), help="Score form (default: logit).")
 def train_gail_offline_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, pairs, eval_episodes, overwrite,
@@ -265,6 +355,7 @@ def train_gail_offline_cmd(env_id, demos_file, seed, out, n_episodes, subsample_
 
     d = _load_training_demos(env_id, demos_file, n_episodes, subsample_every, pairs, seed)
     run_dir = prepare_run_dir(out, overwrite=overwrite)
+    iterations = _resolve_budget(iterations, "gail-offline", env_id)
     cfg = replace(defaults_for(env_id, "gail_offline", OfflineGAILConfig()), iterations=iterations)
     if reward:
         cfg = replace(cfg, reward=reward)
@@ -275,13 +366,19 @@ def train_gail_offline_cmd(env_id, demos_file, seed, out, n_episodes, subsample_
     _report(result, run_dir)
 
 
-def _interactive_options(f):
+def _interactive_options(algo: str):
+    """The options ``train dagger`` and ``train aggrevated`` share; ``algo`` names the budget's default."""
+    return lambda f: _add_interactive_options(f, algo)
+
+
+def _add_interactive_options(f, algo: str):
     f = click.option("--overwrite", is_flag=True, help="Reuse a non-empty run directory.")(f)
     f = click.option("--eval-episodes", default=50, show_default=True, type=click.IntRange(min=1))(f)
     f = click.option("--eval-every", default=2_000, show_default=True, type=click.IntRange(min=0), help="Env steps between evaluations.")(f)
     f = click.option("--out", required=True, type=click.Path(), help="Run directory.")(f)
     f = click.option("--seed", default=0, show_default=True, type=int)(f)
-    f = click.option("--steps", required=True, type=click.IntRange(min=1), help="Environment steps of roll-in.")(f)
+    f = click.option("--steps", type=click.IntRange(min=1), cls=_PerTaskDefault, describe_default=_budget_help(algo),
+                     help="Environment steps of roll-in.")(f)
     f = click.option("--expert", "expert_spec", required=True,
                      help="'zoo', 'zoo:ALGO' (e.g. zoo:dqn), 'sb3:PATH' (a Stable-Baselines3 zip) or a policy file / run dir.")(f)
     f = click.option("--env", "env_id", required=True)(f)
@@ -289,7 +386,7 @@ def _interactive_options(f):
 
 
 @train.command("dagger")
-@_interactive_options
+@_interactive_options("dagger")
 @click.option("--demos", "demos_file", type=click.Path(dir_okay=False), help="Start the aggregated dataset with these demos.")
 @click.option("--episodes", "n_episodes", type=click.IntRange(min=1), help="Use the first N demo episodes.")
 @click.option("--beta-schedule", type=click.Choice(["linear", "exponential", "constant"]), help="How beta (the expert's share of the roll-in) changes by round.")
@@ -317,6 +414,7 @@ def train_dagger_cmd(env_id, expert_spec, steps, seed, out, eval_every, eval_epi
     overrides = {k: v for k, v in dict(beta_schedule=beta_schedule, beta_decay_rounds=beta_decay_rounds, beta_p=beta_p,
                                         steps_per_round=steps_per_round, epochs=epochs).items() if v is not None}
     config = dagger_config(env_id, **overrides)
+    steps = _resolve_budget(steps, "dagger", env_id)
     run_dir = prepare_run_dir(out, overwrite=overwrite)
     result = train_dagger(
         env_id=env_id, expert=expert_policy, demos=d, total_steps=steps, seed=seed, config=config, out=run_dir,
@@ -341,7 +439,7 @@ def _load_init_policy(path, env_id):
 
 
 @train.command("aggrevated")
-@_interactive_options
+@_interactive_options("aggrevated")
 @click.option("--rollins", "num_envs", type=click.IntRange(min=1), help="K: parallel roll-ins per iteration.")
 @click.option("--horizon", type=click.IntRange(min=1), help="H: steps of each roll-in per iteration.")
 @click.option("--alpha-schedule", type=click.Choice(["linear", "exponential", "constant"]), help="How alpha (the expert's share of the roll-in) changes by iteration.")
@@ -366,6 +464,7 @@ def train_aggrevated_cmd(env_id, expert_spec, steps, seed, out, eval_every, eval
                  if v is not None}
     config = aggrevated_config(env_id, **overrides)
     require_q(env_id, expert_policy)
+    steps = _resolve_budget(steps, "aggrevated", env_id)
     run_dir = prepare_run_dir(out, overwrite=overwrite)
     result = train_aggrevated(
         env_id=env_id, expert=expert_policy, total_steps=steps, seed=seed, config=config, out=run_dir,
@@ -477,7 +576,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="imitlab", standalone_mode=False)
     except UserError as e:
-        click.echo(f"imitlab: error: {e}", err=True)
+        # One line whatever the message holds (a library's text quoted in it may span several).
+        click.echo(f"imitlab: error: {' '.join(str(e).split())}", err=True)
         return 2
     except click.exceptions.Abort:
         click.echo("imitlab: aborted", err=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import replace
+from functools import lru_cache
 
 from imitlab.algorithms.aggrevated import AggreVaTeDConfig
 from imitlab.algorithms.bc import BCConfig
@@ -15,10 +17,11 @@ from imitlab.rl.sac import SACConfig
 # env id -> settings; "gail_steps" is the env-step budget the quickstart and benchmarks give GAIL,
 # "dagger_steps" and "aggrevated_steps" those of the interactive learners (benchmarks/interactive.py).
 # "expert" is the PPO expert learner's config, "expert_dqn" / "expert_sac" the other learners'.
+# An expert's default budget is not kept here: it is the one that made the shipped expert
+# (:func:`zoo_expert_steps`), which the expert file records.
 TASK_DEFAULTS: dict[str, dict] = {
     "CartPole-v1": {
         "expert": PPOConfig(lr=1e-3, anneal_lr=True),
-        "expert_steps": 100_000,
         "bc": BCConfig(),
         # Positive reward form (the GAILConfig default): CartPole rewards survival.
         "gail": GAILConfig(reinforce=ReinforceConfig(anneal_lr=True)),
@@ -30,7 +33,6 @@ TASK_DEFAULTS: dict[str, dict] = {
     },
     "Acrobot-v1": {
         "expert": PPOConfig(lr=1e-3, anneal_lr=True),
-        "expert_steps": 200_000,
         # Episodes end at the goal: the positive reward's survival bonus would teach the agent
         # never to reach it. Absorbing-state rewards (DAC) make termination worth what the
         # discriminator says the expert's end state is worth.
@@ -72,7 +74,6 @@ TASK_DEFAULTS: dict[str, dict] = {
         # normalisation and return-based reward scaling.
         "expert": PPOConfig(num_envs=32, num_steps=2048, minibatch_size=64, epochs=10, gamma=0.999, lam=0.95,
                             clip=0.18, normalize_obs=True, normalize_reward=True),
-        "expert_steps": 5_000_000,
         # Most expert episodes hit the 1,600-step limit before the course's end, so terminations
         # are mostly falls: the positive form's survival bonus points the right way, no absorbing
         # states. With the discriminator entropy bonus that steadied Hopper; not tried without it.
@@ -83,7 +84,6 @@ TASK_DEFAULTS: dict[str, dict] = {
         # RL Zoo's PPO settings for LunarLander.
         "expert": PPOConfig(num_envs=16, num_steps=1024, minibatch_size=64, epochs=4, gamma=0.999, lam=0.98,
                             ent_coef=0.01),
-        "expert_steps": 1_000_000,
         # Episodes end when the lander comes to rest (or crashes): absorbing states, as on Acrobot.
         # Not tuned: the first settings tried.
         "gail": GAILConfig(absorbing=True, ppo=PPOConfig(num_envs=16, num_steps=128, anneal_lr=True)),
@@ -137,3 +137,42 @@ def expert_config(env_id: str, algo: str = "ppo", **overrides):
     """The expert learner's config for ``env_id``: a PPOConfig, DQNConfig or SACConfig."""
     key = "expert" if algo == "ppo" else f"expert_{algo}"
     return replace(defaults_for(env_id, key, EXPERT_CONFIGS[algo]()), **overrides)
+
+
+def _command_option(tokens: list[str], name: str) -> str | None:
+    """The value of option ``name`` (``--name VALUE`` or ``--name=VALUE``) in a split command line,
+    or None if it is absent."""
+    for i, token in enumerate(tokens):
+        if token == name and i + 1 < len(tokens):
+            return tokens[i + 1]
+        if token.startswith(f"{name}="):
+            return token[len(name) + 1:]
+    return None
+
+
+@lru_cache(maxsize=1)
+def zoo_expert_budgets() -> tuple[tuple[str, str, int], ...]:
+    """``(env_id, algo, steps)`` for each shipped expert whose recorded command gives them.
+
+    Read from the files themselves (``extra.command``, the ``imitlab expert train`` line that made
+    each one), so the defaults cannot drift from what was shipped. Cached: the zoo is read-only.
+    """
+    from imitlab.experts import zoo_files
+    from imitlab.policies import load_policy
+
+    budgets = []
+    for path in zoo_files():
+        try:
+            tokens = shlex.split(load_policy(path)[1].get("extra", {}).get("command") or "")
+        except ValueError:  # unbalanced quotes: no command to read a budget from
+            continue
+        env_id, steps = _command_option(tokens, "--env"), _command_option(tokens, "--steps")
+        if tokens[:3] == ["imitlab", "expert", "train"] and env_id and steps and steps.isdigit():
+            budgets.append((env_id, _command_option(tokens, "--algo") or "ppo", int(steps)))
+    return tuple(budgets)
+
+
+def zoo_expert_steps(env_id: str, algo: str) -> int | None:
+    """The ``--steps`` that made the shipped ``algo`` expert of ``env_id``, or None if none was
+    shipped (or its command does not say): ``imitlab expert train``'s default budget."""
+    return next((steps for env, a, steps in zoo_expert_budgets() if (env, a) == (env_id, algo)), None)

@@ -112,8 +112,12 @@ def grid_cells(*, algos: list[str], envs: list[str], demos: list[int], seeds: li
     return cells
 
 
-def base_budget(algo: str, env_id: str) -> int:
-    """The task default budget of ``algo`` on ``env_id``, or the algorithm's fallback."""
+def base_budget(algo: str, env_id: str | None) -> int:
+    """The task default budget of ``algo`` on ``env_id``, or the algorithm's fallback.
+
+    The bench's budgets and the ``imitlab train`` commands' defaults both come from here.
+    ``env_id`` None gives the fallback: the budget of an env without task defaults.
+    """
     from imitlab.algorithms.gail_offline import OfflineGAILConfig
     from imitlab.defaults import bc_config, defaults_for
 
