@@ -79,13 +79,41 @@ def _expert_steps_help() -> str:
             f"With --resume: the stopped run's.")
 
 
-def _resolve_budget(value: int | None, algo: str, env_id: str) -> int:
-    """``value``, or the task's default budget of ``algo`` on ``env_id`` when the option was not given."""
+def _resolve_budget(value: int | None, algo: str, env_id: str, *, resume_out: str | None = None,
+                    key: str = "total_steps") -> int:
+    """``value``, or when the option was not given: a resumed run's own budget (``key`` in its
+    config.json: a default would silently extend it), else the task's default budget of ``algo``."""
     if value is not None:
         return value
+    if resume_out is not None:
+        recorded = _recorded_steps(resume_out, key)
+        if recorded is not None:
+            return recorded
     from imitlab.bench.grid import base_budget
 
     return base_budget(algo, env_id)
+
+
+def _resume_options(unit: str):
+    """--checkpoint-every and --resume, for the commands whose runs checkpoint."""
+    def add(f):
+        f = click.option("--resume", is_flag=True,
+                         help="Continue the run in --out from its checkpoint (same options; the budget may grow).")(f)
+        f = click.option("--checkpoint-every", type=click.IntRange(min=0),
+                         help=f"{unit} between checkpoints of the run directory (default: --eval-every; 0: none).")(f)
+        return f
+    return add
+
+
+def _run_dir_for(out: str, *, overwrite: bool, resume: bool) -> Path:
+    """The run directory: ``out`` as it is to resume it, else checked to be new (or --overwrite)."""
+    from imitlab.runlog import prepare_run_dir
+
+    if resume:
+        if overwrite:
+            raise UserError("--resume continues the run in --out; drop --overwrite (it would start the run afresh)")
+        return Path(out)
+    return prepare_run_dir(out, overwrite=overwrite)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -166,11 +194,11 @@ def expert_train(env_id, algo, steps, seed, out, eval_every, eval_episodes, over
     _report(result, run_dir or policy_file)
 
 
-def _recorded_steps(run_dir: str) -> int | None:
-    """The ``total_steps`` in ``run_dir``'s config.json, or None where there is none to read
+def _recorded_steps(run_dir: str, key: str = "total_steps") -> int | None:
+    """The budget (``key``) in ``run_dir``'s config.json, or None where there is none to read
     (resuming then fails on the missing checkpoint, with its own message)."""
     try:
-        steps = json.loads((Path(run_dir) / "config.json").read_text()).get("total_steps")
+        steps = json.loads((Path(run_dir) / "config.json").read_text()).get(key)
     except (OSError, ValueError, AttributeError):
         return None
     return steps if isinstance(steps, int) and steps > 0 else None
@@ -313,18 +341,19 @@ def train_bc_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, pai
 @click.option("--grad-penalty", type=click.FloatRange(min=0), help="Discriminator gradient-penalty weight.")
 @click.option("--disc-entropy", type=click.FloatRange(min=0), help="Discriminator entropy-bonus weight.")
 @click.option("--init-from", type=click.Path(), help="Warm-start the policy from a run dir or policy file (e.g. a BC run).")
+@_resume_options("Env steps")
 def train_gail_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, pairs, eval_episodes, overwrite, steps,
-                   eval_every, generator, reward, absorbing, normalize_reward, disc_updates, grad_penalty, disc_entropy, init_from):
+                   eval_every, generator, reward, absorbing, normalize_reward, disc_updates, grad_penalty, disc_entropy, init_from,
+                   checkpoint_every, resume):
     """Generative adversarial imitation learning."""
     _threads()
     from imitlab.algorithms.gail import train_gail
     from imitlab.defaults import gail_config
-    from imitlab.runlog import prepare_run_dir
 
     d = _load_training_demos(env_id, demos_file, n_episodes, subsample_every, pairs, seed)
     init_policy = _load_init_policy(init_from, env_id)
-    steps = _resolve_budget(steps, "gail", env_id)
-    run_dir = prepare_run_dir(out, overwrite=overwrite)
+    steps = _resolve_budget(steps, "gail", env_id, resume_out=out if resume else None)
+    run_dir = _run_dir_for(out, overwrite=overwrite, resume=resume)
     options = {
         "generator": generator, "reward": reward, "absorbing": absorbing, "normalize_reward": normalize_reward,
         "disc_epochs": disc_updates, "disc_grad_penalty": grad_penalty, "disc_entropy_bonus": disc_entropy,
@@ -333,6 +362,7 @@ def train_gail_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, p
         env_id=env_id, demos=d, total_steps=steps, seed=seed,
         config=gail_config(env_id, **{k: v for k, v in options.items() if v is not None}),
         init_policy=init_policy, out=run_dir, eval_every=eval_every, eval_episodes=eval_episodes, progress=True,
+        checkpoint_every=checkpoint_every, resume=resume,
     )
     _report(result, run_dir)
 
@@ -343,25 +373,25 @@ def train_gail_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, p
               help="Policy updates.")
 @click.option("--eval-every", default=125, show_default=True, type=click.IntRange(min=0), help="Iterations between evaluations.")
 @click.option("--reward", type=click.Choice(["positive", "negative", "logit"]), help="Score form (default: logit).")
+@_resume_options("Iterations")
 def train_gail_offline_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, pairs, eval_episodes, overwrite,
-                           iterations, eval_every, reward):
+                           iterations, eval_every, reward, checkpoint_every, resume):
     """Offline GAIL: no environment interaction (the env only evaluates). Its ceiling is BC's."""
     _threads()
     from dataclasses import replace
 
     from imitlab.algorithms.gail_offline import OfflineGAILConfig, train_gail_offline
     from imitlab.defaults import defaults_for
-    from imitlab.runlog import prepare_run_dir
 
     d = _load_training_demos(env_id, demos_file, n_episodes, subsample_every, pairs, seed)
-    run_dir = prepare_run_dir(out, overwrite=overwrite)
-    iterations = _resolve_budget(iterations, "gail-offline", env_id)
+    run_dir = _run_dir_for(out, overwrite=overwrite, resume=resume)
+    iterations = _resolve_budget(iterations, "gail-offline", env_id, resume_out=out if resume else None, key="iterations")
     cfg = replace(defaults_for(env_id, "gail_offline", OfflineGAILConfig()), iterations=iterations)
     if reward:
         cfg = replace(cfg, reward=reward)
     result = train_gail_offline(
         env_id=env_id, demos=d, seed=seed, config=cfg, out=run_dir, eval_every=eval_every,
-        eval_episodes=eval_episodes, progress=True,
+        eval_episodes=eval_episodes, progress=True, checkpoint_every=checkpoint_every, resume=resume,
     )
     _report(result, run_dir)
 
@@ -372,6 +402,7 @@ def _interactive_options(algo: str):
 
 
 def _add_interactive_options(f, algo: str):
+    f = _resume_options("Env steps")(f)
     f = click.option("--overwrite", is_flag=True, help="Reuse a non-empty run directory.")(f)
     f = click.option("--eval-episodes", default=50, show_default=True, type=click.IntRange(min=1))(f)
     f = click.option("--eval-every", default=2_000, show_default=True, type=click.IntRange(min=0), help="Env steps between evaluations.")(f)
@@ -394,15 +425,14 @@ def _add_interactive_options(f, algo: str):
 @click.option("--beta-p", type=click.FloatRange(0, 1), help="exponential: beta = p ** round; constant: beta = p.")
 @click.option("--steps-per-round", type=click.IntRange(min=1), help="Env steps rolled in per round.")
 @click.option("--epochs", type=click.IntRange(min=1), help="BC passes over the aggregated data per round.")
-def train_dagger_cmd(env_id, expert_spec, steps, seed, out, eval_every, eval_episodes, overwrite, demos_file, n_episodes,
-                     beta_schedule, beta_decay_rounds, beta_p, steps_per_round, epochs):
+def train_dagger_cmd(env_id, expert_spec, steps, seed, out, eval_every, eval_episodes, overwrite, checkpoint_every, resume,
+                     demos_file, n_episodes, beta_schedule, beta_decay_rounds, beta_p, steps_per_round, epochs):
     """DAgger: the expert labels the states the learner visits; BC on the aggregate each round."""
     _threads()
     from imitlab.algorithms.dagger import train_dagger
     from imitlab.defaults import dagger_config
     from imitlab.envs.vector import check_env_id
     from imitlab.experts import load_expert
-    from imitlab.runlog import prepare_run_dir
 
     check_env_id(env_id)
     d = None
@@ -414,11 +444,11 @@ def train_dagger_cmd(env_id, expert_spec, steps, seed, out, eval_every, eval_epi
     overrides = {k: v for k, v in dict(beta_schedule=beta_schedule, beta_decay_rounds=beta_decay_rounds, beta_p=beta_p,
                                         steps_per_round=steps_per_round, epochs=epochs).items() if v is not None}
     config = dagger_config(env_id, **overrides)
-    steps = _resolve_budget(steps, "dagger", env_id)
-    run_dir = prepare_run_dir(out, overwrite=overwrite)
+    steps = _resolve_budget(steps, "dagger", env_id, resume_out=out if resume else None)
+    run_dir = _run_dir_for(out, overwrite=overwrite, resume=resume)
     result = train_dagger(
         env_id=env_id, expert=expert_policy, demos=d, total_steps=steps, seed=seed, config=config, out=run_dir,
-        eval_every=eval_every, eval_episodes=eval_episodes, progress=True,
+        eval_every=eval_every, eval_episodes=eval_episodes, progress=True, checkpoint_every=checkpoint_every, resume=resume,
     )
     _report(result, run_dir)
 
@@ -446,8 +476,8 @@ def _load_init_policy(path, env_id):
 @click.option("--alpha-decay-rounds", type=click.IntRange(min=1), help="linear: iterations for alpha to fall from 1 to 0.")
 @click.option("--alpha-p", type=click.FloatRange(0, 1), help="exponential: alpha = p ** iteration; constant: alpha = p.")
 @click.option("--mc-horizon", type=click.IntRange(min=1), help="Monte-Carlo Q* roll-out length (experts without a critic).")
-def train_aggrevated_cmd(env_id, expert_spec, steps, seed, out, eval_every, eval_episodes, overwrite, num_envs, horizon,
-                         alpha_schedule, alpha_decay_rounds, alpha_p, mc_horizon):
+def train_aggrevated_cmd(env_id, expert_spec, steps, seed, out, eval_every, eval_episodes, overwrite, checkpoint_every,
+                         resume, num_envs, horizon, alpha_schedule, alpha_decay_rounds, alpha_p, mc_horizon):
     """AggreVaTeD: learn actions of low cost-to-go under the expert's Q* (critic or Monte Carlo)."""
     _threads()
     from imitlab.algorithms.aggrevated import train_aggrevated
@@ -455,7 +485,6 @@ def train_aggrevated_cmd(env_id, expert_spec, steps, seed, out, eval_every, eval
     from imitlab.envs.vector import check_env_id
     from imitlab.experts import load_expert
     from imitlab.experts.montecarlo import require_q
-    from imitlab.runlog import prepare_run_dir
 
     check_env_id(env_id)
     expert_policy = load_expert(expert_spec, env_id)
@@ -464,10 +493,11 @@ def train_aggrevated_cmd(env_id, expert_spec, steps, seed, out, eval_every, eval
                  if v is not None}
     config = aggrevated_config(env_id, **overrides)
     require_q(env_id, expert_policy)
-    steps = _resolve_budget(steps, "aggrevated", env_id)
-    run_dir = prepare_run_dir(out, overwrite=overwrite)
+    steps = _resolve_budget(steps, "aggrevated", env_id, resume_out=out if resume else None)
+    run_dir = _run_dir_for(out, overwrite=overwrite, resume=resume)
     result = train_aggrevated(
         env_id=env_id, expert=expert_policy, total_steps=steps, seed=seed, config=config, out=run_dir,
+        checkpoint_every=checkpoint_every, resume=resume,
         eval_every=eval_every, eval_episodes=eval_episodes, progress=True,
     )
     _report(result, run_dir)
