@@ -176,6 +176,10 @@ class TrainingRun:
         """Close the run: with ``keep_best``, load the best-evaluated weights back into ``policy``
         (and ``critic``); save the run's files. Returns the evaluation of the weights kept."""
         self.bar.close()
+        if final is None and self.history:
+            # A resumed run whose budget was already spent evaluated nothing new: its last evaluation stands.
+            last = self.history[-1]
+            final = EvalResult(**{k: last[k] for k in EvalResult.__dataclass_fields__})
         if self.keep_best and self._best is not None:
             final, policy_state, critic_state = self._best
             policy.load_state_dict(policy_state)

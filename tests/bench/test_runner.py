@@ -70,3 +70,22 @@ def test_demo_sets_are_nested_and_stable_as_they_grow(tmp_path):
     assert small.name == "Acrobot-v1.npz"
     meta = grown.metadata
     assert meta["demo_seed"] == 3 and meta["expert_mean_return"] == pytest.approx(grown.returns().mean())
+
+
+def test_a_cell_cut_off_resumes_from_its_checkpoint_and_its_directory_goes_once_recorded(tmp_path):
+    """A bench killed mid-cell leaves the cell's checkpoint in cells/; the next run of the bench
+    continues that cell from it (its record says where) instead of starting over."""
+    from imitlab.bench.runner import cell_dir, run_cell
+
+    out = tmp_path / "bench"
+    cell = Cell("dagger", "CartPole-v1", 0, 0)
+    # what a cut-off leaves: the cell trained part of its budget, with a checkpoint at that point
+    run_cell(cell, out_dir=str(out), budget_scale=0.2, eval_episodes=1)
+    import torch
+
+    step = torch.load(cell_dir(out, cell) / "checkpoint.pt", weights_only=True)["step"]
+    run_bench(algos=["dagger"], envs=["CartPole-v1"], demos=[1], seeds=[0], out=out, workers=1,
+              budget_scale=0.4, eval_episodes=1)
+    (record,) = read_runs(out / "runs.jsonl")
+    assert record["resumed_at"] == [step] and record["env_steps"] > step
+    assert not cell_dir(out, cell).exists()

@@ -262,7 +262,7 @@ def train_aggrevated(
                 "torch_gen": gen.get_state(), "gen": sampler.generator.get_state(),
             })
     venv.close()
-    run.finish(policy, final=final, extra={"algo": "aggrevated", "env_steps": sampler.total_steps, "iterations": n_iters,
+    final = run.finish(policy, final=final, extra={"algo": "aggrevated", "env_steps": sampler.total_steps, "iterations": n_iters,
                                           "mc_env_steps": mc_steps, "q_source": "critic" if use_critic else "monte-carlo"})
     return TrainResult(policy, final, run.history, run.train_seconds)
 

@@ -174,5 +174,5 @@ def train_dagger(
                 "rng": rng.bit_generator.state, "gen": sampler.generator.get_state(),
             })
     venv.close()
-    run.finish(policy, final=final, extra={"algo": "dagger", "env_steps": sampler.total_steps, "rounds": n_rounds})
+    final = run.finish(policy, final=final, extra={"algo": "dagger", "env_steps": sampler.total_steps, "rounds": n_rounds})
     return TrainResult(policy, final, run.history, run.train_seconds)

@@ -137,5 +137,5 @@ def train_gail_offline(
             run.save_checkpoint(it, {"policy": policy.state_dict(), "disc": disc.state_dict(), "pol_opt": pol_opt.state_dict(),
                                      "disc_opt": disc_opt.state_dict(), "rng": rng.bit_generator.state,
                                      "torch_gen": gen.get_state()})
-    run.finish(policy, final=final, extra={"algo": "gail-offline", "iterations": cfg.iterations})
+    final = run.finish(policy, final=final, extra={"algo": "gail-offline", "iterations": cfg.iterations})
     return TrainResult(policy, final, run.history, run.train_seconds)

@@ -19,10 +19,11 @@ class AlgoSpec:
     unit: str  # "epochs", "env_steps" or "iterations"
     default_key: str | None  # its budget's key in defaults.TASK_DEFAULTS (None: from its config)
     fallback_budget: int  # for tasks whose defaults lack one
+    resumable: bool = True  # checkpoints its runs, so a cell cut off resumes instead of starting over
 
 
 ALGOS: dict[str, AlgoSpec] = {
-    "bc": AlgoSpec(uses_demos=True, unit="epochs", default_key=None, fallback_budget=10),
+    "bc": AlgoSpec(uses_demos=True, unit="epochs", default_key=None, fallback_budget=10, resumable=False),
     "gail": AlgoSpec(uses_demos=True, unit="env_steps", default_key="gail_steps", fallback_budget=100_000),
     "gail-offline": AlgoSpec(uses_demos=True, unit="iterations", default_key=None, fallback_budget=1_000),
     # Interactive: they query the expert on their own states and take no demos (n_demos = 0).
@@ -49,6 +50,10 @@ class Cell:
     @property
     def key(self) -> tuple[str, str, int, int]:
         return (self.algo, self.env, self.n_demos, self.seed)
+
+    def slug(self) -> str:
+        """A file name for the cell: algo-env-demos-seed."""
+        return f"{self.algo}-{self.env}-{self.n_demos}-{self.seed}"
 
     def label(self) -> str:
         demos = "interactive" if self.n_demos == INTERACTIVE else f"{self.n_demos} demos"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 import traceback
 from collections.abc import Callable
@@ -38,6 +39,12 @@ from imitlab.utils import atomic_write_json, atomic_write_text
 
 BENCH_FILE = "bench.json"
 FAILED_DIR = "failed"
+CELLS_DIR = "cells"  # the run directories of cells under way: their checkpoints, until recorded
+
+
+def cell_dir(out_dir: str | os.PathLike, cell: Cell) -> Path:
+    """Where a resumable cell checkpoints while it runs (removed once its record is written)."""
+    return Path(out_dir) / CELLS_DIR / cell.slug()
 
 
 class CellFailed(Exception):
@@ -73,17 +80,27 @@ def q_expert_spec(env_id: str) -> str:
 
 
 def run_cell(cell: Cell, *, out_dir: str, budget_scale: float, eval_episodes: int) -> dict[str, Any]:
-    """Train one cell of the grid (no run directory: the record is the result) and return its record."""
+    """Train one cell of the grid and return its record. A resumable algorithm's cell checkpoints
+    in :func:`cell_dir` at each evaluation and, if a checkpoint is there from a bench that was
+    cut off, continues from it instead of starting over."""
     import torch
 
     from imitlab.experts import load_expert
+    from imitlab.runlog import read_config
     from imitlab.utils import versions
 
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     budget = cell_budget(cell.algo, cell.env, budget_scale)
     every = eval_every(budget)
-    common = {"env_id": cell.env, "seed": cell.seed, "eval_every": every, "eval_episodes": eval_episodes}
+    common: dict[str, Any] = {"env_id": cell.env, "seed": cell.seed, "eval_every": every, "eval_episodes": eval_episodes}
+    run_dir = None
+    if ALGOS[cell.algo].resumable:
+        run_dir = cell_dir(out_dir, cell)
+        resume = (run_dir / "checkpoint.pt").is_file()
+        if not resume:
+            shutil.rmtree(run_dir, ignore_errors=True)  # a start cut off before its first checkpoint
+        common.update(out=run_dir, resume=resume)
     demos, demo_info, expert_spec = None, None, "zoo"
     if ALGOS[cell.algo].uses_demos:
         demos = demo_subset(out_dir, cell.env, cell.n_demos)
@@ -128,8 +145,10 @@ def run_cell(cell: Cell, *, out_dir: str, budget_scale: float, eval_episodes: in
         raise ValueError(f"unknown algorithm {cell.algo!r}")
 
     final = result.final
+    resumed_at = read_config(run_dir).get("resumed_at", []) if run_dir is not None else []
     return {
         **asdict(cell),
+        "resumed_at": resumed_at,
         "budget": budget,
         "budget_unit": ALGOS[cell.algo].unit,
         "expert": expert_spec,
@@ -285,6 +304,7 @@ def _run_pool(cells: list[Cell], runs_path: Path, *, workers: int, log: Callable
                     outcome = {"ok": False, "error": f"worker process died ({e})", "traceback": ""}
                 if outcome["ok"]:
                     append_run(runs_path, outcome["record"])
+                    shutil.rmtree(cell_dir(runs_path.parent, cell), ignore_errors=True)  # recorded: its checkpoint is done
                     kept += 1
                     score = outcome["record"]["normalized_score"]
                     log(f"[{time.perf_counter() - t0:7.1f}s] {kept}/{len(cells)} {cell.label()}: normalized "
