@@ -100,3 +100,56 @@ def test_a_run_checkpoints_its_last_step_too(tmp_path):
 
     _train("dqn", tmp_path / "run", 300)  # checkpoints every 200 steps, and at the end
     assert load_checkpoint(tmp_path / "run")["step"] == 300
+
+
+# --------------------------------------------------------------- hostile checkpoints (issue #10)
+def _state():
+    return {"step": 256, "config": {"algo": "expert-ppo", "lr": 3e-4}, "learner": {
+        "policy": {"w": torch.arange(6, dtype=torch.float32).reshape(2, 3), "flag": torch.tensor([True, False])},
+        "rng": {"state": 2**100 + 7, "inc": 3}, "history": [1.5, None, "x", (1, 2)], "empty": torch.zeros(0)}}
+
+
+def test_a_checkpoint_loads_back_exactly_what_was_saved(tmp_path):
+    from imitlab.checkpoint import load_checkpoint, save_checkpoint
+
+    save_checkpoint(tmp_path, _state())
+    state = load_checkpoint(tmp_path)
+    assert "digest" not in state and state["learner"]["rng"]["state"] == 2**100 + 7
+    assert torch.equal(state["learner"]["policy"]["w"], _state()["learner"]["policy"]["w"])
+
+
+@pytest.mark.parametrize("edit", [
+    lambda s: s["learner"]["policy"].__setitem__("w", s["learner"]["policy"]["w"].double()),
+    lambda s: s["learner"]["policy"].__setitem__("w", s["learner"]["policy"]["w"].reshape(3, 2)),
+    lambda s: s["learner"]["policy"]["w"].__setitem__((0, 0), float("nan")),
+    lambda s: s["learner"]["policy"].__setitem__("v", s["learner"]["policy"].pop("w")),
+    lambda s: s["learner"].pop("empty"),
+    lambda s: s["learner"]["history"].__setitem__(0, 1.5000000001),
+    lambda s: s.__setitem__("step", 257),
+    lambda s: s.pop("digest"),
+], ids=["dtype", "shape", "nan", "renamed", "dropped", "float", "int", "no-digest"])
+def test_an_edited_checkpoint_is_refused(tmp_path, edit):
+    # The loops restore their state without checking it: a changed value must not reach them.
+    from imitlab.checkpoint import load_checkpoint, save_checkpoint
+
+    path = save_checkpoint(tmp_path, _state())
+    state = torch.load(path, weights_only=True)
+    edit(state)
+    torch.save(state, path)
+    with pytest.raises(UserError, match="does not match its digest"):
+        load_checkpoint(tmp_path)
+
+
+def test_damaged_and_old_checkpoints_are_refused_in_one_line(tmp_path):
+    from imitlab.checkpoint import load_checkpoint, save_checkpoint
+
+    path = save_checkpoint(tmp_path, _state())
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 100])
+    with pytest.raises(UserError, match="not a zip archive"):
+        load_checkpoint(tmp_path)
+    state = {**_state(), "format": "imitlab.checkpoint", "version": 1}  # as imitlab wrote them before digests
+    torch.save(state, path)
+    with pytest.raises(UserError, match="checkpoint version 1; this imitlab reads version 2") as e:
+        load_checkpoint(tmp_path)
+    assert "\n" not in str(e.value) and "without --resume" in str(e.value)

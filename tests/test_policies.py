@@ -1,4 +1,7 @@
 import pickle
+import re
+import struct
+import zipfile
 
 import gymnasium as gym
 import numpy as np
@@ -117,3 +120,50 @@ def test_gaussian_options_survive_save_and_load(tmp_path):
     assert loaded.squash and loaded.state_dependent_std
     obs = torch.randn(4, 3)
     torch.testing.assert_close(pol.log_prob(obs, torch.zeros(4, 2)), loaded.log_prob(obs, torch.zeros(4, 2)))
+
+
+# --------------------------------------------------------------- hostile files (issue #10)
+def _saved_payload(tmp_path):
+    save_policy(make_policy(BOX_OBS, gym.spaces.Discrete(3), (8,)), tmp_path / "policy.pt", env_id="Test-v0")
+    return torch.load(tmp_path / "policy.pt", weights_only=True)
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda p: p.pop("obs_space"), "lacks its 'obs_space'"),
+    (lambda p: p.__setitem__("hidden", [16]), "do not fit the network it declares: 'net.0.weight' is torch.float32 (8, 3)"),
+    (lambda p: p.__setitem__("hidden", [8, 8]), "missing ['net.4.bias', 'net.4.weight']"),
+    (lambda p: p.__setitem__("hidden", [2**40, 2**40]), "cannot build"),
+    (lambda p: p["state_dict"]["net.0.weight"].fill_(float("inf")), "'net.0.weight' contains nan or inf"),
+    (lambda p: p.__setitem__("act_space", {"type": "Box", "shape": [2]}), "its act_space is a Box with dtype None"),
+    (lambda p: p.__setitem__("kind", "QPolicy") or p.__setitem__("act_space", {"type": "Box", "shape": [1], "low": [0.0], "high": [1.0], "dtype": "float32"}),
+     "a QPolicy acts in a Discrete space"),
+])
+def test_malformed_policy_files_are_one_clear_error(tmp_path, edit, match):
+    payload = _saved_payload(tmp_path)
+    edit(payload)
+    torch.save(payload, tmp_path / "edited.pt")
+    with pytest.raises(UserError, match=re.escape(match)):
+        load_policy(tmp_path / "edited.pt")
+
+
+def test_a_flipped_byte_in_the_weights_is_caught_by_the_zip_checksums(tmp_path):
+    # torch.load does not check the checksums: this byte would load as a silently different weight.
+    _saved_payload(tmp_path)
+    path = tmp_path / "policy.pt"
+    with zipfile.ZipFile(path) as zf:
+        info = next(i for i in zf.infolist() if i.filename.endswith("data/2"))
+    data = bytearray(path.read_bytes())
+    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26 : info.header_offset + 30])  # local header
+    data[info.header_offset + 30 + name_len + extra_len + 4] ^= 0x01  # the lowest mantissa bit of the second weight
+    path.write_bytes(bytes(data))
+    with pytest.raises(UserError, match="is damaged"):
+        load_policy(path)
+
+
+def test_pickled_objects_in_a_zip_policy_file_are_refused_in_one_line(tmp_path):
+    payload = _saved_payload(tmp_path)
+    payload["extra"] = {"callback": print}
+    torch.save(payload, tmp_path / "evil.pt")
+    with pytest.raises(UserError, match="weights-only load refuses") as e:
+        load_policy(tmp_path / "evil.pt")
+    assert "\n" not in str(e.value) and "weights_only=False" not in str(e.value)

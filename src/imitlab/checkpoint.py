@@ -6,10 +6,18 @@ A checkpoint is one ``checkpoint.pt`` in the run directory, written atomically, 
 buffer's arrays), numbers and strings; no pickled objects. The environments themselves are not
 saved: a resumed run resets them (with a seed derived from the run's seed and step), so it is
 reproducible from its checkpoint but not step-for-step identical to a run that never stopped.
+
+A checkpoint is imitlab's own file, written and read by the same training loops, so instead of
+checking each loop's state field by field it carries a digest of its whole content: a file whose
+zip checksums or digest do not hold (damaged, truncated, edited: keys dropped or renamed, values
+changed) is refused with one line before the run directory is touched, and the loops restore only
+what they wrote. The digest guards against accidents, not attackers: ``weights_only`` is what
+keeps a hostile file from running code.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 from pathlib import Path
@@ -23,32 +31,79 @@ from imitlab.utils import atomic_torch_save
 
 CHECKPOINT_FILE = "checkpoint.pt"
 FORMAT = "imitlab.checkpoint"
-VERSION = 1
+VERSION = 2  # 2: a digest of the content (version 1 had none)
+_AFRESH = "delete it and train without --resume, or resume from an intact copy"
 
 
 def save_checkpoint(run_dir: str | os.PathLike, state: dict[str, Any]) -> Path:
     """Write ``state`` to ``run_dir/checkpoint.pt`` (atomically: the previous one stays until the
-    new one is complete)."""
+    new one is complete), with a digest of its content."""
     path = Path(run_dir) / CHECKPOINT_FILE
-    atomic_torch_save({"format": FORMAT, "version": VERSION, **state}, path)
+    payload = {"format": FORMAT, "version": VERSION, **state}
+    atomic_torch_save({**payload, "digest": content_digest(payload)}, path)
     return path
 
 
 def load_checkpoint(run_dir: str | os.PathLike) -> dict[str, Any]:
     """The checkpoint in ``run_dir``, or a UserError that says what to do instead."""
+    from imitlab.policies import read_torch_file
+
     path = Path(run_dir) / CHECKPOINT_FILE
     if not path.is_file():
         raise UserError(f"no {CHECKPOINT_FILE} in {str(run_dir)!r} to resume from; run without --resume to start afresh")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any failure to read means the same thing to the user
-        raise UserError(f"{path} is not a readable imitlab checkpoint ({exc.__class__.__name__}); "
-                        "delete it and train without --resume") from None
+    state = read_torch_file(path, "checkpoint", _AFRESH)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise UserError(f"{path} is not an imitlab checkpoint")
+        raise UserError(f"{path} is not an imitlab checkpoint; {_AFRESH}")
     if state.get("version") != VERSION:
-        raise UserError(f"{path} has checkpoint version {state.get('version')}; this imitlab reads version {VERSION}")
+        raise UserError(f"{path} has checkpoint version {state.get('version')!r}; this imitlab reads version {VERSION}: "
+                        f"{_AFRESH}")
+    digest = state.pop("digest", None)
+    try:
+        intact = digest == content_digest(state)
+    except TypeError:  # a value of a kind imitlab never writes
+        intact = False
+    if not intact:
+        raise UserError(f"{path} is damaged or was edited (its content does not match its digest); {_AFRESH}")
     return state
+
+
+def content_digest(obj: Any) -> str:
+    """A digest of ``obj`` (nested dicts, lists and tuples of tensors, numbers, strings, bytes and
+    None) that is the same after a ``torch.save``/``torch.load`` round trip; any change to a key,
+    a value, a tensor's dtype, shape or bytes changes it. A TypeError for any other kind of value."""
+    h = hashlib.blake2b(digest_size=20)
+    _feed(h, obj)
+    return h.hexdigest()
+
+
+def _feed(h: Any, obj: Any) -> None:
+    # Each value is tagged with its kind and length so that no two structures feed the same bytes.
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous().reshape(-1)
+        h.update(f"T{t.dtype}{tuple(obj.shape)};".encode())
+        h.update(t.view(torch.uint8).numpy() if t.numel() else b"")
+    elif isinstance(obj, dict):
+        h.update(f"D{len(obj)};".encode())
+        for key in sorted(obj, key=repr):
+            _feed(h, key)
+            _feed(h, obj[key])
+    elif isinstance(obj, list | tuple):
+        h.update(f"L{len(obj)};".encode())
+        for item in obj:
+            _feed(h, item)
+    elif obj is None or isinstance(obj, bool):
+        h.update(f"B{obj};".encode())
+    elif isinstance(obj, int):
+        h.update(f"I{obj};".encode())
+    elif isinstance(obj, float):
+        h.update(f"F{obj.hex()};".encode())
+    elif isinstance(obj, str):
+        data = obj.encode("utf-8", "surrogatepass")
+        h.update(f"S{len(data)};".encode() + data)
+    elif isinstance(obj, bytes):
+        h.update(f"Y{len(obj)};".encode() + obj)
+    else:
+        raise TypeError(f"a checkpoint cannot hold a {type(obj).__name__}")
 
 
 def global_rng_state() -> dict[str, Any]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+import pickle
+import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -354,29 +356,180 @@ def load_policy(path: str | os.PathLike) -> tuple[Policy, dict[str, Any]]:
 
     A run directory may be given instead of the file: its ``policy.pt`` is used. The metadata
     keeps a critic section, if any, under ``"critic"`` (see :func:`imitlab.critics.critic_from_payload`).
+    A damaged or foreign file (truncated, flipped bytes, fields missing or of the wrong kind,
+    weights that do not fit the network the file declares, nan/inf weights, pickled objects) is a
+    :class:`UserError` naming the problem; nothing but tensors and plain values is unpickled.
     """
     path = Path(path)
     if path.is_dir():
         path = path / "policy.pt"
     if not path.is_file():
         raise UserError(f"policy file {str(path)!r} not found; pass a run directory or a policy.pt file")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # a corrupt file or one holding arbitrary pickled objects
-        raise UserError(f"cannot read policy file {str(path)!r}: {e}") from None
+    where = f"policy file {str(path)!r}"
+    payload = read_torch_file(path, "policy file", _RESAVE)
     if not isinstance(payload, dict) or payload.get("format") != POLICY_FORMAT:
-        raise UserError(f"{str(path)!r} is not an imitlab policy file (saved with imitlab.save_policy)")
-    if payload.get("version", 0) > POLICY_VERSION:
-        raise UserError(f"{str(path)!r} was written by a newer imitlab (format version {payload['version']}); upgrade imitlab")
-    obs_space = space_from_description(payload["obs_space"])
-    act_space = space_from_description(payload["act_space"])
-    kinds = {"CategoricalPolicy": CategoricalPolicy, "GaussianPolicy": GaussianPolicy, "QPolicy": QPolicy}
-    if payload["kind"] not in kinds:
-        raise UserError(f"{str(path)!r} holds an unknown policy kind {payload['kind']!r}")
-    options = {k: payload[k] for k in ("squash", "state_dependent_std") if k in payload}
-    policy = kinds[payload["kind"]](obs_space, act_space, payload["hidden"], **options)
-    policy.load_state_dict(payload["state_dict"])
+        raise UserError(f"{str(path)!r} is not an imitlab policy file (saved with imitlab.save_policy); {_RESAVE}")
+    version = payload.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise UserError(f"{where} has format version {version!r}, not a whole number; {_RESAVE}")
+    if version > POLICY_VERSION:
+        raise UserError(f"{str(path)!r} was written by a newer imitlab (format version {version}); upgrade imitlab")
+    for key, kind, what in (("env_id", str, "an env id"), ("extra", dict, "a dict")):
+        if key in payload and not isinstance(payload[key], kind):
+            raise UserError(f"{where} has {key}={payload[key]!r}, not {what}; {_RESAVE}")
+    policy = _policy_from_payload(payload, where)
+    if "critic" in payload:
+        _check_critic(payload["critic"], payload, where)
     policy.eval()
     meta = {k: v for k, v in payload.items() if k != "state_dict"}
     meta["path"] = str(path)
     return policy, meta
+
+
+_RESAVE = "give a policy.pt that imitlab saved (a run directory's) or 'zoo'"
+_POLICY_KINDS: dict[str, tuple[type[Policy], str]] = {
+    "CategoricalPolicy": (CategoricalPolicy, "Discrete"),
+    "QPolicy": (QPolicy, "Discrete"),
+    "GaussianPolicy": (GaussianPolicy, "Box"),
+}
+
+
+def _policy_from_payload(payload: dict[str, Any], where: str) -> Policy:
+    """The policy a file's payload describes, its fields and weights checked before use."""
+    kind = payload.get("kind")
+    if kind not in _POLICY_KINDS:
+        raise UserError(f"{where} holds an unknown policy kind {kind!r}; {_RESAVE}")
+    cls, act_type = _POLICY_KINDS[kind]
+    obs_space, act_space = _network_spaces(payload, where, _RESAVE)
+    if not isinstance(act_space, getattr(gym.spaces, act_type)):
+        raise UserError(f"{where} holds a {kind} for {act_space}, but a {kind} acts in a {act_type} space; {_RESAVE}")
+    hidden = _network_hidden(payload, where, _RESAVE)
+    options = {}
+    if cls is GaussianPolicy:
+        for key in ("squash", "state_dependent_std"):
+            if key in payload:
+                if not isinstance(payload[key], bool):
+                    raise UserError(f"{where} has {key}={payload[key]!r}, not true or false; {_RESAVE}")
+                options[key] = payload[key]
+    policy = load_checked_weights(
+        lambda: cls(obs_space, act_space, hidden, **options), payload.get("state_dict"),
+        f"{where} ({kind}, hidden {hidden})", _RESAVE,
+    )
+    if not bool((policy.obs_std > 0).all()):
+        raise UserError(f"{where} has observation std {policy.obs_std.tolist()}, which must be positive; {_RESAVE}")
+    return policy
+
+
+def _check_critic(section: Any, payload: dict[str, Any], where: str) -> None:
+    """Check a policy file's ``critic`` section as thoroughly as its policy, so that
+    :func:`imitlab.critics.critic_from_payload` gets only a section that loads."""
+    from imitlab.critics import CRITIC_KINDS
+
+    where = f"the critic section of {where}"
+    if not isinstance(section, dict) or section.get("kind") not in CRITIC_KINDS:
+        kind = section.get("kind") if isinstance(section, dict) else type(section).__name__
+        raise UserError(f"{where} holds an unknown critic kind {kind!r}; {_RESAVE}")
+    for key in ("obs_space", "act_space"):
+        if section.get(key) != payload[key]:
+            raise UserError(f"{where} is for other spaces than its policy ({key} differs); {_RESAVE}")
+    obs_space, act_space = _network_spaces(section, where, _RESAVE)
+    hidden = _network_hidden(section, where, _RESAVE)
+    kind = CRITIC_KINDS[section["kind"]]
+    load_checked_weights(lambda: kind(obs_space, act_space, hidden), section.get("state_dict"),
+                         f"{where} ({section['kind']}, hidden {hidden})", _RESAVE)
+
+
+def _network_spaces(payload: dict[str, Any], where: str, fix: str) -> tuple[gym.Space, gym.Space]:
+    """The observation and action spaces a saved network's payload records, checked: a
+    Box observation space and well-formed descriptions of bounded size."""
+    from imitlab.data.demos import space_problem
+
+    spaces = []
+    for key in ("obs_space", "act_space"):
+        if key not in payload:
+            raise UserError(f"{where} lacks its {key!r}; {fix}")
+        problem = space_problem(payload[key])
+        if problem:
+            raise UserError(f"{where}: its {key} {problem}; {fix}")
+        spaces.append(space_from_description(payload[key]))
+    if not isinstance(spaces[0], gym.spaces.Box):
+        raise UserError(f"{where} records observations {spaces[0]}; imitlab's networks observe Box spaces; {fix}")
+    return spaces[0], spaces[1]
+
+
+def _network_hidden(payload: dict[str, Any], where: str, fix: str) -> list[int]:
+    """The hidden layer sizes a saved network's payload records, checked to be whole numbers."""
+    hidden = payload.get("hidden")
+    if (not isinstance(hidden, list | tuple) or len(hidden) > 64
+            or not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in hidden)):
+        raise UserError(f"{where} has hidden={hidden!r}, not a list of layer sizes; {fix}")
+    return list(hidden)
+
+
+def load_checked_weights(build: Callable[[], nn.Module], state_dict: Any, where: str, fix: str) -> nn.Module:
+    """``build()`` with ``state_dict`` loaded into it, once the weights are known to fit.
+
+    The network is first built on the meta device (shapes only, no memory), so a file that declares
+    a huge network, or weights that do not fit the network it declares, is refused before anything
+    is allocated; weights must have the network's exact names, shapes and dtypes, and be finite.
+    """
+    if not isinstance(state_dict, dict):
+        raise UserError(f"{where} has no weights (its state_dict is {type(state_dict).__name__}); {fix}")
+    try:
+        with torch.device("meta"):
+            want = build().state_dict()
+    except UserError as e:
+        raise UserError(f"{where} describes a network imitlab cannot build ({e}); {fix}") from None
+    except (RuntimeError, ValueError, OverflowError) as e:  # e.g. sizes whose product overflows int64
+        raise UserError(f"{where} describes a network imitlab cannot build ({_one_line(str(e))}); {fix}") from None
+    missing = sorted(map(str, want.keys() - state_dict.keys()))
+    unexpected = sorted(map(str, state_dict.keys() - want.keys()))
+    if missing or unexpected:
+        raise UserError(f"{where}: its weights do not fit the network it declares (missing {missing or 'none'}, "
+                        f"unexpected {unexpected or 'none'}); {fix}")
+    for name, ref in want.items():
+        got = state_dict[name]
+        if not isinstance(got, torch.Tensor) or got.layout != torch.strided:
+            raise UserError(f"{where}: weight {name!r} is a {type(got).__name__}, not a dense tensor; {fix}")
+        if got.shape != ref.shape or got.dtype != ref.dtype:
+            raise UserError(f"{where}: its weights do not fit the network it declares: {name!r} is "
+                            f"{got.dtype} {tuple(got.shape)}, the network needs {ref.dtype} {tuple(ref.shape)}; {fix}")
+        if got.is_floating_point() and not bool(torch.isfinite(got).all()):
+            raise UserError(f"{where}: weight {name!r} contains nan or inf; {fix}")
+    module = build()
+    module.load_state_dict(state_dict)
+    return module
+
+
+def read_torch_file(path: Path, what: str, fix: str) -> Any:
+    """The object in a file written by ``torch.save``, loaded with ``weights_only=True`` once the
+    zip archive's checksums hold (torch does not check them: a flipped byte in a tensor would
+    load as a silently wrong weight). Any failure is a one-line UserError that ends with ``fix``."""
+    name = f"{what} {str(path)!r}"
+    try:
+        if not zipfile.is_zipfile(path):
+            raise UserError(f"cannot read {name}: it is not a zip archive as torch.save writes (truncated, or "
+                            f"another kind of file); {fix}")
+        with zipfile.ZipFile(path) as zf:
+            damaged = zf.testzip()
+        if damaged is not None:
+            raise UserError(f"cannot read {name}: it is damaged (its part {damaged!r} fails its checksum or "
+                            f"header check); {fix}")
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except UserError:
+        raise
+    except pickle.UnpicklingError as e:
+        # torch's message first suggests loading without weights_only; only its last part says what was refused.
+        detail = _one_line(str(e).split("WeightsUnpickler error:")[-1]).split(". ")[0]
+        raise UserError(f"cannot read {name}: it holds objects that a weights-only load refuses ({detail}); "
+                        f"imitlab never unpickles code from files; {fix}") from None
+    except Exception as e:  # noqa: BLE001 - zipfile and torch's reader raise many kinds for a damaged file
+        detail = ": ".join([type(e).__name__, _one_line(str(e))][: 2 if str(e).strip() else 1])
+        raise UserError(f"cannot read {name}: it is damaged or not a torch file ({detail}); {fix}") from None
+
+
+def _one_line(text: str) -> str:
+    """The first non-empty line of ``text``, shortened: library messages explain at length."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    line = lines[0] if lines else ""
+    return line if len(line) <= 160 else line[:157] + "..."

@@ -1,4 +1,5 @@
 import json
+import re
 import zipfile
 
 import numpy as np
@@ -162,3 +163,98 @@ def test_collected_demos_record_the_expert_and_its_return(cartpole_demos):
     for t in cartpole_demos.trajectories:
         assert len(t.obs) == len(t) + 1
         assert t.truncated != t.terminated
+
+
+# --------------------------------------------------------------- hostile content (issue #10)
+def _saved(tmp_path, **changes):
+    p = tmp_path / "d.npz"
+    _demos().save(p)
+    if changes:
+        _rewrite(p, **changes)
+    return p
+
+
+def _acts_with(value):
+    acts = np.concatenate([t.acts for t in _demos().trajectories]).astype(np.float64)
+    acts[4] = value
+    return acts
+
+
+@pytest.mark.parametrize("value, found", [(np.nan, "found nan or inf"), (0.5, "found 0.5"), (1.7, "found 1.7"), (-np.inf, "found nan or inf")])
+def test_discrete_actions_must_be_whole_finite_numbers(tmp_path, value, found):
+    # nan compares false with both bounds and used to pass the range check; fractions were truncated.
+    with pytest.raises(UserError, match=f"discrete actions must be integers in \\[0, 2\\), {found}"):
+        load_demos(_saved(tmp_path, acts=_acts_with(value)))
+
+
+def test_whole_discrete_actions_stored_as_floats_load_as_integers(tmp_path):
+    d = load_demos(_saved(tmp_path, acts=_acts_with(1.0)))
+    acts = np.concatenate([t.acts for t in d.trajectories])
+    assert acts.dtype == np.int64 and acts[4] == 1
+
+
+def _with_meta(tmp_path, edit):
+    p = _saved(tmp_path)
+    with np.load(p) as f:
+        meta = json.loads(str(f["meta"]))
+    meta = edit(meta) or meta
+    _rewrite(p, meta=np.array(json.dumps(meta)))
+    return p
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda m: m.pop("act_space") and None, "lacks 'act_space'"),
+    (lambda m: [m], "metadata is a JSON list, not an object"),
+    (lambda m: m.__setitem__("obs_space", {"type": "Box", "shape": [4], "dtype": "float32"}), "'low' is not a list of 4 numbers"),
+    (lambda m: m.__setitem__("act_space", {"type": "Discrete", "n": "2"}), "n='2'"),
+    (lambda m: m.__setitem__("version", "1"), "format version is '1'"),
+])
+def test_malformed_metadata_is_one_clear_error(tmp_path, edit, match):
+    with pytest.raises(UserError, match=re.escape(match)):
+        load_demos(_with_meta(tmp_path, edit))
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"obs": np.full((21, 4), "x")}, "observations must be numbers"),
+    ({"lengths": np.array([[5, 6, 7]])}, "one length per episode, got shape (1, 3)"),
+    ({"lengths": np.array([5.5, 5.5, 7.0])}, "'lengths' must be whole numbers"),
+    ({"lengths": np.array([5, 6, 2**62])}, "episode lengths must be in 1..18"),
+    ({"terminated": np.array([0.5, 0, 1])}, "true/false flags"),
+    ({"rews": np.full(18, np.inf, np.float32)}, "rewards contain nan or inf"),
+    ({"obs": np.array(3.0)}, "'obs' is a single value"),
+])
+def test_malformed_arrays_are_one_clear_error(tmp_path, changes, match):
+    with pytest.raises(UserError, match=re.escape(match)):
+        load_demos(_saved(tmp_path, **changes))
+
+
+def test_an_npy_header_that_declares_more_than_it_holds_is_refused_before_reading(tmp_path):
+    p = _saved(tmp_path)
+    with np.load(p) as f:
+        arrays = {k: f[k] for k in f.files if k != "obs"}
+    np.savez(p, **arrays)
+    with zipfile.ZipFile(p, "a") as zf, zf.open("obs.npy", "w") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False, "shape": (2**40, 4)})
+        f.write(b"\0" * 32)
+    with pytest.raises(UserError, match=re.escape("declares shape (1099511627776, 4)")):
+        load_demos(p)
+
+
+def test_flipped_bytes_are_a_corrupt_file(tmp_path):
+    p = _saved(tmp_path)
+    data = bytearray(p.read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    p.write_bytes(bytes(data))
+    with pytest.raises(UserError, match="corrupt"):
+        load_demos(p)
+
+
+def test_space_problem_accepts_real_spaces_and_names_bad_ones():
+    from imitlab.data.demos import space_problem
+
+    for env_id in ("CartPole-v1", "Pendulum-v1"):
+        for space in env_spaces(env_id):
+            assert space_problem(describe_space(space)) is None
+    assert "not a space description" in space_problem([1, 2])
+    assert "more than" in space_problem({"type": "Box", "shape": [2**13, 2**12], "low": [], "high": [], "dtype": "float32"})
+    assert "low above its high" in space_problem({"type": "Box", "shape": [1], "low": [1.0], "high": [0.0], "dtype": "float32"})

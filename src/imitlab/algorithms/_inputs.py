@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from imitlab.data.demos import Demonstrations, Transitions
+from imitlab.data.demos import Demonstrations, Transitions, action_problem, observation_problem
 from imitlab.envs.spaces import describe_space
 from imitlab.envs.vector import env_spaces
 from imitlab.errors import UserError
@@ -22,7 +24,25 @@ def expert_transitions(env_id: str, demos: Demonstrations | Transitions):
         raise UserError("the demonstrations hold no transitions")
     if demos.obs.shape[1:] != obs_space.shape:
         raise UserError(f"demo observations have shape {demos.obs.shape[1:]}, {env_id} has {obs_space.shape}")
-    return demos, obs_space, act_space
+    return _checked_values(demos, env_id, obs_space, act_space), obs_space, act_space
+
+
+def _checked_values(trans: Transitions, env_id: str, obs_space, act_space) -> Transitions:
+    """``trans`` with its values checked against ``env_id``'s spaces (demos built in memory skip
+    the checks a demo file gets) and its discrete actions as int64: a fractional action would be
+    silently truncated by the losses, and a nan one would crash them."""
+    obs_desc, act_desc = describe_space(obs_space), describe_space(act_space)
+    for name, values in (("obs", trans.obs), ("next_obs", trans.next_obs)):
+        problem = observation_problem(np.asarray(values), obs_desc)
+        if problem:
+            raise UserError(f"the demonstrations' {name} do not fit {env_id}: {problem}; record them again in {env_id}")
+    acts = np.asarray(trans.acts)
+    problem = action_problem(acts, act_desc)
+    if problem:
+        raise UserError(f"the demonstrations' actions do not fit {env_id}: {problem}; record them again in {env_id}")
+    if act_desc["type"] == "Discrete" and acts.dtype != np.int64:
+        trans = replace(trans, acts=acts.astype(np.int64))
+    return trans
 
 
 def positive(name: str, value: int | float) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,10 @@ class Transitions:
     acts: np.ndarray
     next_obs: np.ndarray
     dones: np.ndarray
+    # One weight per episode that ended in a true termination, set by ``subsample`` (which may drop
+    # an episode's last step, and with it its ``dones`` flag): the probability that the last step
+    # was kept. None: no subsampling, ``dones`` marks every terminated episode's last step.
+    terminated_episode_weights: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.acts)
@@ -125,10 +129,13 @@ class Demonstrations:
                 offset = int(rng.integers(min(every, len(t)))) if len(t) else 0
                 idx.append(start + np.arange(offset, len(t), every))
                 start += len(t)
-            return trans.take(np.concatenate(idx))
+            # Exactly one of the min(every, T) offsets keeps an episode's last step.
+            keep = [1.0 / min(every, len(t)) for t in self.trajectories if t.terminated and len(t)]
+            return replace(trans.take(np.concatenate(idx)), terminated_episode_weights=np.array(keep))
         if not 1 <= pairs <= len(trans):
             raise UserError(f"subsample pairs must be in 1..{len(trans)} (the number of transitions), got {pairs}")
-        return trans.take(np.sort(rng.choice(len(trans), size=pairs, replace=False)))
+        keep = np.full(sum(t.terminated and len(t) > 0 for t in self.trajectories), pairs / len(trans))
+        return replace(trans.take(np.sort(rng.choice(len(trans), size=pairs, replace=False))), terminated_episode_weights=keep)
 
     def check_env(self, env_id: str, obs_space: dict[str, Any], act_space: dict[str, Any]) -> None:
         """Raise a UserError unless these demos fit ``env_id`` and its spaces."""
@@ -170,65 +177,63 @@ class Demonstrations:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Demonstrations:
-        """Read and validate a demo file written by :meth:`save`."""
+        """Read and validate a demo file written by :meth:`save`.
+
+        Every way a file can be damaged or foreign (truncated, flipped bytes, missing or renamed
+        arrays, wrong dtypes or shapes, nan/inf, lengths that do not add up, sizes it does not hold,
+        pickled objects) is a :class:`UserError` naming the problem; nothing is unpickled.
+        """
         path = Path(path)
         if not path.is_file():
             raise UserError(f"demo file {str(path)!r} not found; make one with 'imitlab demos collect'")
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                arrays = {k: f[k] for k in f.files}
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-            raise UserError(f"demo file {str(path)!r} is corrupt or not an .npz file ({e})") from None
-        return cls._from_arrays(arrays, str(path))
+        return cls._from_arrays(_read_npz(path), str(path))
 
     @classmethod
     def _from_arrays(cls, arrays: dict[str, np.ndarray], name: str) -> Demonstrations:
-        def bad(why: str) -> UserError:
-            return UserError(f"demo file {name!r} is invalid: {why}")
-
-        missing = {"meta", "obs", "acts", "lengths", "terminated", "truncated"} - arrays.keys()
-        if missing:
-            raise bad(f"missing arrays {sorted(missing)}; was it written by imitlab?")
         try:
-            meta = json.loads(str(arrays["meta"]))
-        except json.JSONDecodeError as e:
-            raise bad(f"unreadable metadata ({e})") from None
-        if meta.get("format") != DEMOS_FORMAT:
-            raise bad(f"format is {meta.get('format')!r}, expected {DEMOS_FORMAT!r}")
-        if int(meta.get("version", 0)) > DEMOS_VERSION:
-            raise bad(f"format version {meta['version']} is newer than this imitlab reads ({DEMOS_VERSION}); upgrade imitlab")
-        lengths = arrays["lengths"].astype(np.int64)
-        obs, acts = arrays["obs"], arrays["acts"]
-        n = len(lengths)
-        if n == 0 or (lengths < 1).any():
-            raise bad("it holds no episodes, or an episode with no steps")
-        if len(acts) != lengths.sum() or len(obs) != lengths.sum() + n:
-            raise bad(f"{len(obs)} observations and {len(acts)} actions do not match the episode lengths (sum {lengths.sum()})")
-        if len(arrays["terminated"]) != n or len(arrays["truncated"]) != n:
-            raise bad("terminated/truncated flags do not match the number of episodes")
-        rews = arrays.get("rews")
-        if rews is not None and len(rews) != len(acts):
-            raise bad("rewards do not match the number of actions")
+            return cls._parse(arrays)
+        except _Invalid as e:
+            raise UserError(f"demo file {name!r} is invalid: {e}; {e.fix}") from None
+
+    @classmethod
+    def _parse(cls, arrays: dict[str, np.ndarray]) -> Demonstrations:
+        missing = set(_REQUIRED_ARRAYS) - arrays.keys()
+        if missing:
+            raise _Invalid(f"missing arrays {sorted(missing)}", "give a file written by 'imitlab demos collect'")
+        meta = _parse_meta(arrays["meta"])
         obs_space, act_space = meta["obs_space"], meta["act_space"]
-        if obs.shape[1:] != tuple(obs_space.get("shape", ())):
-            raise bad(f"observations have shape {obs.shape[1:]} but the recorded space says {obs_space.get('shape')}")
-        if not np.isfinite(obs).all():
-            raise bad("observations contain nan or inf")
+        obs, acts, rews = arrays["obs"], arrays["acts"], arrays.get("rews")
+        for key in ("obs", "acts"):
+            if arrays[key].ndim == 0:
+                raise _Invalid(f"'{key}' is a single value, not one row per step")
+        lengths = _episode_lengths(arrays["lengths"], len(acts))
+        n, total = len(lengths), int(lengths.sum())
+        if len(acts) != total or len(obs) != total + n:
+            raise _Invalid(f"{len(obs)} observations and {len(acts)} actions do not match the episode lengths "
+                           f"({n} episodes of {total} steps need {total + n} and {total})")
+        terminated = _episode_flags(arrays["terminated"], "terminated", n)
+        truncated = _episode_flags(arrays["truncated"], "truncated", n)
+        if rews is not None:
+            if rews.ndim != 1 or len(rews) != len(acts):
+                raise _Invalid(f"rewards have shape {rews.shape}, expected one per action ({len(acts)},)")
+            if rews.dtype.kind not in "iuf":
+                raise _Invalid(f"rewards must be numbers, got dtype {rews.dtype}")
+            if not np.isfinite(rews).all():
+                raise _Invalid("rewards contain nan or inf")
+        problem = observation_problem(obs, obs_space) or action_problem(acts, act_space)
+        if problem:
+            raise _Invalid(problem)
         if act_space["type"] == "Discrete":
-            lo = act_space.get("start", 0)
-            if acts.ndim != 1 or (acts < lo).any() or (acts >= lo + act_space["n"]).any():
-                raise bad(f"discrete actions must be integers in [{lo}, {lo + act_space['n']})")
-        elif acts.shape[1:] != tuple(act_space["shape"]) or not np.isfinite(acts).all():
-            raise bad(f"actions have shape {acts.shape[1:]} (or non-finite values); the space says {act_space['shape']}")
+            acts = acts.astype(np.int64, copy=False)  # whole numbers stored as floats: exact, now checked
         trajs, o, a = [], 0, 0
-        for i, length in enumerate(lengths):
+        for i, length in enumerate(lengths.tolist()):
             trajs.append(
                 Trajectory(
                     obs=obs[o : o + length + 1],
                     acts=acts[a : a + length],
                     rews=None if rews is None else rews[a : a + length],
-                    terminated=bool(arrays["terminated"][i]),
-                    truncated=bool(arrays["truncated"][i]),
+                    terminated=bool(terminated[i]),
+                    truncated=bool(truncated[i]),
                 )
             )
             o += length + 1
@@ -239,3 +244,234 @@ class Demonstrations:
 def load_demos(path: str | os.PathLike) -> Demonstrations:
     """Load a demo file (see :class:`Demonstrations`)."""
     return Demonstrations.load(path)
+
+
+# ----------------------------------------------------------------------------- checks on file content
+# Bigger than any gymnasium env's space (an 84x84x4 Atari frame stack has 28,224 entries), small
+# enough that a network built for it fits in memory: a size beyond it is a damaged file.
+MAX_SPACE_SIZE = 2**24
+_REQUIRED_ARRAYS = ("meta", "obs", "acts", "lengths", "terminated", "truncated")
+_ARRAYS = (*_REQUIRED_ARRAYS, "rews")
+_RECOLLECT = "record the demos again with 'imitlab demos collect'"
+
+
+class _Invalid(Exception):
+    """Why a demo file's content is unusable; :meth:`Demonstrations._from_arrays` names the file."""
+
+    def __init__(self, why: str, fix: str = _RECOLLECT) -> None:
+        super().__init__(why)
+        self.fix = fix
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def space_problem(desc: Any) -> str | None:
+    """What is wrong with ``desc`` as a space description read from a file (see
+    :func:`imitlab.envs.spaces.describe_space`), or None when it is a well-formed Box or Discrete.
+
+    Files are not trusted: sizes are bounded by :data:`MAX_SPACE_SIZE` before anything is built
+    for them, and bounds must be numbers that :func:`~imitlab.envs.spaces.space_from_description`
+    can reshape to the space's shape.
+    """
+    if not isinstance(desc, dict):
+        return f"is {type(desc).__name__}, not a space description (an object with a 'type')"
+    kind = desc.get("type")
+    if kind == "Discrete":
+        n, start = desc.get("n"), desc.get("start", 0)
+        if not _is_int(n) or not 1 <= n <= MAX_SPACE_SIZE:
+            return f"is Discrete with n={n!r}; n must be a whole number in 1..{MAX_SPACE_SIZE}"
+        if not _is_int(start) or abs(start) > 2**62:
+            return f"is Discrete with start={start!r}; start must be a whole number"
+        return None
+    if kind != "Box":
+        return f"has type {kind!r}; imitlab records Box and Discrete spaces"
+    shape = desc.get("shape")
+    if not isinstance(shape, list | tuple) or len(shape) > 32 or not all(_is_int(s) and s >= 0 for s in shape):
+        return f"is a Box with shape {shape!r}; a shape is a list of whole numbers"
+    size = 1
+    for s in shape:
+        size *= s
+    if size > MAX_SPACE_SIZE:
+        return f"is a Box of shape {tuple(shape)} ({size:,} entries), more than the {MAX_SPACE_SIZE:,} imitlab accepts"
+    try:
+        dtype = np.dtype(desc.get("dtype"))
+    except TypeError:
+        return f"is a Box with dtype {desc.get('dtype')!r}, not a numeric dtype"
+    if desc.get("dtype") is None or dtype.kind not in "biuf":
+        return f"is a Box with dtype {desc.get('dtype')!r}, not a numeric dtype"
+    bounds = []
+    for key in ("low", "high"):
+        value = desc.get(key)
+        if isinstance(value, list | tuple) and not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+            value = None  # nested lists, strings, None: describe_space writes a flat list of numbers
+        if not isinstance(value, list | tuple) or len(value) != size:
+            return f"is a Box of shape {tuple(shape)} whose '{key}' is not a list of {size} numbers"
+        try:
+            bounds.append(np.asarray(value, dtype=np.float64))
+        except OverflowError:  # an integer beyond float range
+            return f"is a Box whose '{key}' holds a number too large for a float"
+    low, high = bounds
+    if np.isnan(low).any() or np.isnan(high).any() or (low > high).any():
+        return "is a Box with nan bounds or a low above its high"
+    return None
+
+
+def observation_problem(obs: np.ndarray, obs_space: dict[str, Any]) -> str | None:
+    """What is wrong with ``obs`` as a batch of observations of the described space, or None."""
+    want = tuple(obs_space.get("shape", ()))
+    if obs.ndim < 1 or obs.shape[1:] != want:
+        return f"observations have shape {obs.shape[1:]} per step, but the space says {want}"
+    if obs.dtype.kind not in "biuf":
+        return f"observations must be numbers, got dtype {obs.dtype}"
+    if obs.dtype.kind == "f" and not np.isfinite(obs).all():
+        return "observations contain nan or inf"
+    return None
+
+
+def action_problem(acts: np.ndarray, act_space: dict[str, Any]) -> str | None:
+    """What is wrong with ``acts`` as a batch of actions of the described space, or None.
+
+    Discrete actions must be whole, finite numbers in the space's range (stored as integers or as
+    floats such as 1.0: a 0.5 would otherwise be silently truncated to 0, and a nan compares false
+    with every bound); continuous ones finite numbers of the space's shape.
+    """
+    if act_space["type"] == "Discrete":
+        lo, n = int(act_space.get("start", 0)), int(act_space["n"])
+        if acts.ndim != 1:
+            return f"discrete actions must be one number per step, got shape {acts.shape[1:]} per step"
+        if acts.dtype.kind not in "iuf":
+            return f"discrete actions must be integers, got dtype {acts.dtype}"
+        if acts.dtype.kind == "f":
+            if not np.isfinite(acts).all():
+                return f"discrete actions must be integers in [{lo}, {lo + n}), found nan or inf"
+            fractional = acts[acts != np.floor(acts)]
+            if len(fractional):
+                return f"discrete actions must be integers in [{lo}, {lo + n}), found {fractional[0]:g}"
+        outside = acts[(acts < lo) | (acts >= lo + n)]
+        if len(outside):
+            return f"discrete actions must be integers in [{lo}, {lo + n}), found {outside[0]:g}"
+        return None
+    want = tuple(act_space["shape"])
+    if acts.ndim < 1 or acts.shape[1:] != want:
+        return f"continuous actions have shape {acts.shape[1:]} per step, but the space says {want}"
+    if acts.dtype.kind not in "iuf":
+        return f"continuous actions must be numbers, got dtype {acts.dtype}"
+    if acts.dtype.kind == "f" and not np.isfinite(acts).all():
+        return "continuous actions contain nan or inf"
+    return None
+
+
+def _parse_meta(arr: np.ndarray) -> dict[str, Any]:
+    """The ``meta`` array's JSON object, checked field by field."""
+    if arr.ndim != 0 or arr.dtype.kind != "U":
+        raise _Invalid(f"'meta' must be one JSON string, got an array of dtype {arr.dtype} and shape {arr.shape}")
+    try:
+        meta = json.loads(str(arr))
+    except json.JSONDecodeError as e:
+        raise _Invalid(f"its metadata is not JSON ({e})") from None
+    if not isinstance(meta, dict):
+        raise _Invalid(f"its metadata is a JSON {type(meta).__name__}, not an object")
+    if meta.get("format") != DEMOS_FORMAT:
+        raise _Invalid(f"its format is {meta.get('format')!r}, not {DEMOS_FORMAT!r}",
+                       "give a file written by 'imitlab demos collect'")
+    version = meta.get("version")
+    if not _is_int(version) or version < 1:
+        raise _Invalid(f"its format version is {version!r}, not a whole number")
+    if version > DEMOS_VERSION:
+        raise _Invalid(f"its format version {version} is newer than this imitlab reads ({DEMOS_VERSION})",
+                       "upgrade imitlab")
+    if not isinstance(meta.get("env_id"), str) or not meta["env_id"]:
+        raise _Invalid(f"its metadata's env_id is {meta.get('env_id')!r}, not an environment id")
+    for key in ("obs_space", "act_space"):
+        if key not in meta:
+            raise _Invalid(f"its metadata lacks {key!r}")
+        problem = space_problem(meta[key])
+        if problem:
+            raise _Invalid(f"its metadata's {key} {problem}")
+    if not isinstance(meta.get("metadata", {}), dict):
+        raise _Invalid(f"its metadata's 'metadata' is a {type(meta['metadata']).__name__}, not an object")
+    return meta
+
+
+def _episode_lengths(arr: np.ndarray, n_acts: int) -> np.ndarray:
+    """``lengths`` as int64, checked to be whole numbers in 1..``n_acts`` (so their sum cannot
+    overflow and a fraction is never truncated)."""
+    if arr.ndim != 1 or len(arr) == 0:
+        raise _Invalid(f"'lengths' must list one length per episode, got shape {arr.shape}")
+    if arr.dtype.kind not in "iuf":
+        raise _Invalid(f"'lengths' must be whole numbers, got dtype {arr.dtype}")
+    if arr.dtype.kind == "f" and (~np.isfinite(arr) | (arr != np.floor(arr))).any():
+        raise _Invalid("'lengths' must be whole numbers, found a fraction, nan or inf")
+    if (arr < 1).any() or (arr > n_acts).any():
+        raise _Invalid(f"episode lengths must be in 1..{n_acts} (the number of actions), found "
+                       f"{arr[(arr < 1) | (arr > n_acts)][0].item()}")
+    return arr.astype(np.int64)
+
+
+def _episode_flags(arr: np.ndarray, name: str, n: int) -> np.ndarray:
+    if arr.shape != (n,):
+        raise _Invalid(f"'{name}' has shape {arr.shape}, expected one flag per episode ({n},)")
+    if arr.dtype.kind not in "biu" or (arr.dtype.kind != "b" and ((arr < 0) | (arr > 1)).any()):
+        raise _Invalid(f"'{name}' must hold true/false flags, got dtype {arr.dtype}")
+    return arr.astype(bool)
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a demo file, read without unpickling and only after checking that each
+    array's declared size is what the file stores and fits in memory."""
+    name = str(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = {info.filename: info for info in zf.infolist()}
+            total = 0
+            for key in _ARRAYS:
+                if key + ".npy" in members:
+                    total += _declared_bytes(zf, members[key + ".npy"], name)
+            if total > _memory_bytes():
+                raise UserError(f"demo file {name!r} declares {total / 2**30:.1f} GiB of arrays, more than this "
+                                "machine's memory; it is damaged, or too large: split it into several files")
+            with np.load(path, allow_pickle=False) as f:
+                return {key: f[key] for key in _ARRAYS if key in f.files}
+    except UserError:
+        raise
+    except Exception as e:  # noqa: BLE001 - zipfile, zlib and numpy's header parser raise many kinds
+        raise UserError(f"demo file {name!r} is corrupt or not an .npz file ({type(e).__name__}: {_one_line(e)}); "
+                        f"{_RECOLLECT}") from None
+
+
+def _declared_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> int:
+    """Bytes that the .npy member ``info`` declares in its header, checked against what it stores."""
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    key = info.filename[: -len(".npy")]
+    with zf.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version not in readers:
+            raise ValueError(f"array {key!r} has .npy format version {version}, which numpy.savez does not write")
+        shape, _, dtype = readers[version](f)
+        stored = info.file_size - f.tell()
+    if dtype.hasobject:
+        raise UserError(f"demo file {name!r} holds pickled Python objects in {key!r}, which imitlab never loads "
+                        f"(unpickling can run code); {_RECOLLECT}")
+    declared = dtype.itemsize
+    for s in shape:
+        declared *= s
+    if declared != stored:
+        raise UserError(f"demo file {name!r} is damaged: array {key!r} declares shape {shape} ({declared:,} bytes) "
+                        f"but stores {stored:,} bytes; {_RECOLLECT}")
+    return declared
+
+
+def _memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): no limit beyond numpy's own
+        return 2**63
+
+
+def _one_line(e: BaseException) -> str:
+    """The first line of an exception's message, shortened: some libraries explain at length."""
+    text = str(e).strip().splitlines()
+    line = text[0] if text else ""
+    return line if len(line) <= 160 else line[:157] + "..."

@@ -159,9 +159,8 @@ def zoo_path(env_id: str, algo: str | None = None) -> Path:
 
 
 def _file_algo(path: Path) -> str | None:
-    extra = load_policy(path)[1].get("extra", {})
-    algo = extra.get("algo", "")
-    return algo.removeprefix("expert-") or None
+    algo = load_policy(path)[1].get("extra", {}).get("algo", "")
+    return (algo.removeprefix("expert-") or None) if isinstance(algo, str) else None
 
 
 def load_expert(spec: str | os.PathLike, env_id: str) -> Expert:
@@ -200,5 +199,6 @@ def check_fits(obs_desc: dict, act_desc: dict, env_obs: dict, env_act: dict, *, 
     if not (same_space(obs_desc, env_obs) and same_space(act_desc, env_act)):
         raise UserError(
             f"{what} was made for {made_for} ({space_summary(obs_desc)}, {space_summary(act_desc)}), "
-            f"which does not fit {env_id} ({space_summary(env_obs)}, {space_summary(env_act)})"
+            f"which does not fit {env_id} ({space_summary(env_obs)}, {space_summary(env_act)}); "
+            f"give one made for {env_id}"
         )
