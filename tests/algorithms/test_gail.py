@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -5,6 +6,7 @@ from imitlab.algorithms.gail import GAILConfig, train_gail
 from imitlab.defaults import defaults_for, gail_config
 from imitlab.errors import UserError
 from imitlab.evaluation import evaluate
+from imitlab.rl import PPOConfig
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -79,25 +81,103 @@ def test_discriminator_options_train_and_log(cartpole_demos, tmp_path):
 
 
 def test_absorbing_state_adds_its_discounted_tail_at_terminations(cartpole_demos, monkeypatch):
+    """The generator gets, at each policy termination, the step's own reward plus exactly
+    gamma / (1 - gamma) times the absorbing state's reward, recomputed here from what the
+    discriminator said (not through the code under test)."""
+    import imitlab.algorithms.gail as gail_mod
     from imitlab.rl.ppo import PPO
 
-    seen = []
-    original = PPO.update
+    seen, scored = [], []
+    original_update, original_reward = PPO.update, gail_mod.gail_reward
 
-    def spy(self, batch, rewards):
+    def spy_update(self, batch, rewards):
         seen.append((batch.terminated.copy(), rewards.copy()))
-        return original(self, batch, rewards)
+        return original_update(self, batch, rewards)
 
-    monkeypatch.setattr(PPO, "update", spy)
-    cfg = gail_config("CartPole-v1", absorbing=True, reward="positive")
+    def spy_reward(logits, form):
+        r = original_reward(logits, form)
+        scored.append(r.detach().numpy().astype(np.float64))
+        return r
+
+    monkeypatch.setattr(PPO, "update", spy_update)
+    monkeypatch.setattr(gail_mod, "gail_reward", spy_reward)
+    cfg = gail_config("CartPole-v1", absorbing=True, reward="logit", ppo=PPOConfig(gamma=0.9))
     train_gail(env_id="CartPole-v1", demos=cartpole_demos, total_steps=1024, seed=0, config=cfg, eval_every=0, eval_episodes=2)
     term, rewards = seen[0]
-    assert term.any()
-    gamma = cfg.ppo.gamma
-    # Positive-form step rewards are softplus(logit) in (0, ~1) at the start; the terminal ones carry
-    # gamma / (1 - gamma) times the absorbing state's reward on top, far above any step reward.
-    tail = rewards[term].min() - rewards[~term].max()
-    assert tail > 0.2 * gamma / (1 - gamma)
+    step_rewards, r_abs = scored[0], scored[1]  # one round: the batch's pairs, then the absorbing state
+    assert term.any() and r_abs.shape == (1,) and abs(r_abs[0]) > 1e-3
+    want = step_rewards.reshape(term.shape) + term * (0.9 / (1 - 0.9)) * r_abs[0]
+    np.testing.assert_allclose(rewards, want, rtol=1e-5, atol=1e-5)
+
+
+def test_subsampled_demos_keep_one_weighted_absorbing_pair_per_terminated_episode(acrobot_demos):
+    """10 terminated Acrobot demos subsampled every 20: exactly 10 absorbing expert pairs, each
+    drawn 1/20 as often as a kept pair (the chance its episode's last step is kept), though on
+    this draw no episode's last step survives (no ``dones`` flag is left)."""
+    from imitlab.algorithms.gail import expert_inputs
+    from imitlab.discriminator import Discriminator
+    from imitlab.envs import env_spaces
+
+    assert sum(t.terminated for t in acrobot_demos.trajectories) == 10
+    disc = Discriminator(*env_spaces("Acrobot-v1"), absorbing=True)
+    trans = acrobot_demos.subsample(every=20, rng=np.random.default_rng(0))
+    assert not trans.dones.any()
+    x, p = expert_inputs(disc, trans, absorbing=True)
+    n = len(trans)
+    assert x.shape[0] == n + 10
+    torch.testing.assert_close(x[n:], disc.absorbing_input(10))
+    assert (x[:n, -1] == 0).all()
+    np.testing.assert_allclose(p[n:] / p[0], np.full(10, 1 / 20))
+    assert p.sum() == pytest.approx(1.0)
+
+    # Random pairs: weighted by the fraction of pairs kept; whole demos: weight 1, uniform draws.
+    trans = acrobot_demos.subsample(pairs=30, rng=np.random.default_rng(0))
+    x, p = expert_inputs(disc, trans, absorbing=True)
+    assert x.shape[0] == 30 + 10
+    np.testing.assert_allclose(p[30:] / p[0], np.full(10, 30 / acrobot_demos.n_transitions))
+    x, p = expert_inputs(disc, acrobot_demos.to_transitions(), absorbing=True)
+    assert x.shape[0] == acrobot_demos.n_transitions + 10 and p is None
+    assert expert_inputs(disc, trans, absorbing=False)[0].shape[0] == 30
+
+
+def test_subsampling_records_the_chance_of_keeping_each_terminated_episodes_end():
+    from imitlab.data.demos import Demonstrations, Trajectory
+
+    def traj(length, terminated):
+        return Trajectory(obs=np.zeros((length + 1, 2), np.float32), acts=np.zeros(length, np.int64),
+                          terminated=terminated, truncated=not terminated)
+
+    demos = Demonstrations([traj(50, True), traj(7, True), traj(30, False)], "CartPole-v1", {}, {})
+    # A 7-step episode subsampled every 20 keeps one step of 7: its last with chance 1/7.
+    every = demos.subsample(every=20, rng=np.random.default_rng(0)).terminated_episode_weights
+    np.testing.assert_allclose(every, [1 / 20, 1 / 7])
+    pairs = demos.subsample(pairs=29, rng=np.random.default_rng(0)).terminated_episode_weights
+    np.testing.assert_allclose(pairs, [29 / 87, 29 / 87])
+
+
+def test_the_discriminator_sees_weighted_expert_absorbing_pairs_from_subsampled_demos(acrobot_demos, monkeypatch):
+    """In training, the expert minibatches hold absorbing pairs at about their weight's rate:
+    10 x 1/20 of the 46 kept pairs' weight, ~1% of 1024 draws (none before the fix, on this draw;
+    ~18% if they were kept whole)."""
+    from imitlab.discriminator import Discriminator
+
+    trans = acrobot_demos.subsample(every=20, rng=np.random.default_rng(0))
+    assert len(trans) == 46 and not trans.dones.any()
+    calls = []
+    original = Discriminator.logits
+
+    def spy(self, x):
+        if torch.is_grad_enabled():  # the discriminator's training steps: expert, then policy minibatch
+            calls.append(x.detach().clone())
+        return original(self, x)
+
+    monkeypatch.setattr(Discriminator, "logits", spy)
+    cfg = gail_config("Acrobot-v1", disc_epochs=1)
+    train_gail(env_id="Acrobot-v1", demos=trans, total_steps=1024, seed=0, config=cfg, eval_every=0, eval_episodes=1)
+    expert_draws = torch.cat(calls[0::2])
+    assert len(expert_draws) == 1024
+    n_absorbing = int(expert_draws[:, -1].sum())
+    assert 2 <= n_absorbing <= 40, n_absorbing
 
 
 def test_warm_start_from_bc_keeps_the_policy(cartpole_demos):
