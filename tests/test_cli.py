@@ -281,3 +281,26 @@ def test_expert_resume_without_steps_keeps_the_runs_budget(capsys, tmp_path, mon
     code, out, err = run(capsys, *argv, "--resume")
     assert code == 0, err
     assert json.loads((out_dir / "config.json").read_text())["total_steps"] == 64
+
+
+def test_a_warning_is_one_line_on_stderr(monkeypatch, capsys):
+    import warnings
+
+    import imitlab.cli as cli_module
+
+    def warn_then_succeed(**kwargs):
+        warnings.warn("spaces differ\n  only in bounds", UserWarning, stacklevel=1)
+
+    monkeypatch.setattr(cli_module.cli, "main", warn_then_succeed)
+    assert cli_module.main(["zoo", "list"]) == 0
+    assert capsys.readouterr().err == "imitlab: warning: spaces differ only in bounds\n"
+
+
+def test_an_expert_file_records_the_command_main_ran(tmp_path):
+    from imitlab.policies import load_policy
+
+    out = tmp_path / "cartpole expert.pt"  # a space: the recorded command must quote it
+    assert main(["expert", "train", "--env", "CartPole-v1", "--algo", "ppo", "--steps", "1024", "--eval-every", "0",
+                 "--eval-episodes", "1", "--out", str(out)]) == 0
+    command = load_policy(out)[1]["extra"]["command"]
+    assert command == f"imitlab expert train --env CartPole-v1 --algo ppo --steps 1024 --eval-every 0 --eval-episodes 1 --out '{out}'"

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from imitlab.errors import UserError
+
+
+_INVOCATION: list[str] = []  # the command line main() runs, as an expert file records it
 
 
 def _threads() -> None:
@@ -189,7 +194,7 @@ def expert_train(env_id, algo, steps, seed, out, eval_every, eval_episodes, over
     if policy_file:
         critic = result.critic if result.critic is not result.policy else None  # a DQN's critic is its policy
         extra = {"seed": seed, "algo": f"expert-{algo}", "env_steps": steps, "train_seconds": round(result.train_seconds, 1),
-                 "command": "imitlab " + " ".join(sys.argv[1:])}
+                 "command": "imitlab " + shlex.join(_INVOCATION)}
         save_policy(result.policy, policy_file, env_id=env_id, extra=extra, critic=critic)
     _report(result, run_dir or policy_file)
 
@@ -602,9 +607,22 @@ def eval_cmd(env_id, policy_spec, episodes, seed, stochastic, as_json) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: runs the CLI and maps a user's mistake to one line on stderr, exit status 2."""
+    """Entry point: runs the CLI and maps a user's mistake to one line on stderr, exit status 2;
+    a warning is one line on stderr too."""
+    global _INVOCATION
+    _INVOCATION = list(sys.argv[1:] if argv is None else argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        return _run(_INVOCATION)
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    click.echo(f"imitlab: warning: {' '.join(str(message).split())}", err=True)
+
+
+def _run(args: list[str]) -> int:
     try:
-        cli.main(args=argv, prog_name="imitlab", standalone_mode=False)
+        cli.main(args=args, prog_name="imitlab", standalone_mode=False)
     except UserError as e:
         # One line whatever the message holds (a library's text quoted in it may span several).
         click.echo(f"imitlab: error: {' '.join(str(e).split())}", err=True)

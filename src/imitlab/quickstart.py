@@ -13,8 +13,9 @@ import click
 
 from imitlab.algorithms.bc import train_bc
 from imitlab.algorithms.gail import train_gail
+from imitlab.bench.grid import base_budget
 from imitlab.data.collect import collect_demos
-from imitlab.defaults import bc_config, defaults_for, gail_config
+from imitlab.defaults import bc_config, gail_config
 from imitlab.evaluation import evaluate, random_actor
 from imitlab.experts import load_expert
 from imitlab.plots import plot_learning_curves
@@ -44,7 +45,7 @@ def run_quickstart(*, out: str, env_id: str = "CartPole-v1", seed: int = 0, n_de
     }
     say("training BC")
     bc = train_bc(env_id=env_id, demos=demos, seed=seed, config=bc_config(env_id), out=out_dir / "bc", progress=progress)
-    gail_steps = defaults_for(env_id, "gail_steps", 100_000)
+    gail_steps = base_budget("gail", env_id)
     say(f"training GAIL for {gail_steps} env steps (from a random policy)")
     gail = train_gail(
         env_id=env_id, demos=demos, total_steps=gail_steps, seed=seed, config=gail_config(env_id),
