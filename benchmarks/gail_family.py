@@ -53,7 +53,7 @@ def main() -> None:
             off_cfg = replace(defaults_for(env_id, "gail_offline", OfflineGAILConfig()), iterations=2000)
             r = train_gail_offline(env_id=env_id, demos=demos, seed=seed, config=off_cfg, eval_every=100)
             rows.append(("gail-offline", r, "epoch"))
-            r = train_bc(env_id=env_id, demos=demos, seed=seed, config=replace(bc_config(env_id), epochs=20), eval_every=1)
+            r = train_bc(env_id=env_id, demos=demos, seed=seed, config=bc_config(env_id))
             rows.append(("bc", r, "epoch"))
             for name, r, key in rows:
                 when, secs, best = reached(r.history, args.threshold, key)

@@ -314,10 +314,15 @@ def _load_training_demos(env_id, demos_file, n_episodes, subsample_every, pairs,
 @train.command("bc")
 @_demo_options
 @click.option("--epochs", type=click.IntRange(min=1), cls=_PerTaskDefault, describe_default=_budget_help("bc"),
-              help="Passes over the demos.")
-@click.option("--eval-every", default=1, show_default=True, type=click.IntRange(min=0), help="Epochs between evaluations.")
-def train_bc_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, pairs, eval_episodes, overwrite, epochs, eval_every):
-    """Behavioral cloning."""
+              help="Most passes over the demos; BC stops earlier once its held-out demos stop improving.")
+@click.option("--eval-every", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Epochs between evaluations of the current weights (0: only the kept weights, at the end).")
+@click.option("--validation-fraction", type=click.FloatRange(min=0, max=1, max_open=True),
+              help="Share of the demos held out for early stopping (default 0.2; 0: none, train all --epochs).")
+@click.option("--patience", type=click.IntRange(min=1), help="Epochs without held-out improvement before stopping (default 10).")
+def train_bc_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, pairs, eval_episodes, overwrite, epochs, eval_every,
+                 validation_fraction, patience):
+    """Behavioral cloning, stopped early on held-out demos."""
     _threads()
     from imitlab.algorithms.bc import train_bc
     from imitlab.defaults import bc_config
@@ -326,9 +331,10 @@ def train_bc_cmd(env_id, demos_file, seed, out, n_episodes, subsample_every, pai
     d = _load_training_demos(env_id, demos_file, n_episodes, subsample_every, pairs, seed)
     epochs = _resolve_budget(epochs, "bc", env_id)
     run_dir = prepare_run_dir(out, overwrite=overwrite)
+    options = {"validation_fraction": validation_fraction, "patience": patience}
     result = train_bc(
-        env_id=env_id, demos=d, seed=seed, config=bc_config(env_id, epochs=epochs), out=run_dir,
-        eval_every=eval_every, eval_episodes=eval_episodes, progress=True,
+        env_id=env_id, demos=d, seed=seed, config=bc_config(env_id, epochs=epochs, **{k: v for k, v in options.items() if v is not None}),
+        out=run_dir, eval_every=eval_every, eval_episodes=eval_episodes, progress=True,
     )
     _report(result, run_dir)
 
