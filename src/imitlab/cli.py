@@ -13,7 +13,6 @@ import click
 
 from imitlab.errors import UserError
 
-
 _INVOCATION: list[str] = []  # the command line main() runs, as an expert file records it
 
 

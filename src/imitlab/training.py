@@ -7,6 +7,8 @@ import copy
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +95,15 @@ class TrainingRun:
         if self._t0 is not None:
             self.train_seconds += time.perf_counter() - self._t0
             self._t0 = None
+
+    @contextmanager
+    def timed(self) -> Iterator[None]:
+        """Count the block as training time (``train_seconds`` leaves out evaluations and logging)."""
+        self.start_clock()
+        try:
+            yield
+        finally:
+            self.stop_clock()
 
     def advance(self, n: int, stats: dict[str, float] | None = None, *, step: int) -> None:
         self.bar.update(n)
@@ -200,6 +211,15 @@ class TrainingRun:
         self.log.summary(summary)
         self.log.close()
         return final
+
+    def result(
+        self, policy: Policy, *, final: EvalResult | None, extra: dict[str, Any], critic: Any = None,
+        critic_is_policy: bool = False,
+    ) -> TrainResult:
+        """Close the run (:meth:`finish`) and return what the training function returns.
+        ``critic_is_policy``: the policy is its own critic (a DQN's Q-network), saved once."""
+        final = self.finish(policy, final=final, extra=extra, critic=critic)
+        return TrainResult(policy, final, self.history, self.train_seconds, critic=policy if critic_is_policy else critic)
 
 
 def _passed(progress: int, next_point: int, every: int) -> tuple[bool, int]:

@@ -6,7 +6,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from imitlab.data.demos import Demonstrations, Transitions, action_problem, observation_problem
+from imitlab.data.demos import (
+    Demonstrations,
+    Transitions,
+    action_problem,
+    observation_problem,
+)
 from imitlab.envs.spaces import describe_space
 from imitlab.envs.vector import env_spaces
 from imitlab.errors import UserError
@@ -45,9 +50,6 @@ def _checked_values(trans: Transitions, env_id: str, obs_space, act_space) -> Tr
     return trans
 
 
-def positive(name: str, value: int | float) -> None:
-    if not value > 0:
-        raise UserError(f"{name} must be positive, got {value}")
 
 
 def obs_stats(obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -45,13 +45,22 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from imitlab.algorithms._inputs import obs_stats, positive
-from imitlab.algorithms._interactive import MixtureActor, check_schedule, checked_expert, mixture_weight
+from imitlab.algorithms._inputs import obs_stats
+from imitlab.algorithms._interactive import (
+    MixtureActor,
+    check_schedule,
+    checked_expert,
+    mixture_weight,
+)
 from imitlab.envs.vector import env_spaces, make_vec_env
-from imitlab.errors import UserError
+from imitlab.errors import UserError, positive
 from imitlab.experts import Expert, has_q, has_q_values
 from imitlab.experts.montecarlo import monte_carlo_q, no_q_error, restorable
-from imitlab.losses import aggrevated_continuous_loss, aggrevated_discrete_loss, normalize_advantages
+from imitlab.losses import (
+    aggrevated_continuous_loss,
+    aggrevated_discrete_loss,
+    normalize_advantages,
+)
 from imitlab.policies import make_policy
 from imitlab.sampling import RolloutSampler
 from imitlab.training import TrainingRun, TrainResult
@@ -178,72 +187,71 @@ def train_aggrevated(
         sampler.generator.set_state(state["gen"])
         sampler.total_steps = run.resumed_step
     for it in range(first_iter, n_iters):
-        run.start_clock()
-        actor.p = mixture_weight(cfg.alpha_schedule, it, decay_rounds=cfg.alpha_decay_rounds, p=cfg.alpha_p)
-        batch = sampler.collect(actor)
-        obs = batch.flat("obs")
-        states = None if batch.states is None else batch.flat("states")
-        n = len(obs)
-        if it == 0:
-            policy.set_obs_normalization(*obs_stats(obs))
-        obs_t = torch.from_numpy(obs)
+        with run.timed():
+            actor.p = mixture_weight(cfg.alpha_schedule, it, decay_rounds=cfg.alpha_decay_rounds, p=cfg.alpha_p)
+            batch = sampler.collect(actor)
+            obs = batch.flat("obs")
+            states = None if batch.states is None else batch.flat("states")
+            n = len(obs)
+            if it == 0:
+                policy.set_obs_normalization(*obs_stats(obs))
+            obs_t = torch.from_numpy(obs)
 
-        if discrete:
-            # Q*(s, .) over the whole action set, so the loss is exact.
-            if use_critic:
-                q = np.asarray(expert.q_values(obs), np.float64)
-            else:
-                k = int(act_space.n)
-                flat_q, steps = q_star(np.repeat(obs, k, 0), np.tile(np.arange(k), n), np.repeat(states, k, 0))
-                q, mc_steps = flat_q.reshape(n, k), mc_steps + steps
-            adv = torch.as_tensor(q - q.mean(1, keepdims=True), dtype=torch.float32)
-            targets = normalize_advantages(adv)
-            data_obs = obs_t
-            if cfg.aggregate:
-                agg_obs[n_agg : n_agg + n], agg_adv[n_agg : n_agg + n] = obs, targets.numpy()
-                n_agg += n
-                data_obs, targets = torch.from_numpy(agg_obs[:n_agg]), torch.from_numpy(agg_adv[:n_agg])
-        elif resample:
-            agg_obs[n_agg : n_agg + n] = obs
-            n_agg += n
-            data_obs = torch.from_numpy(agg_obs[:n_agg])
-            q_sum, q_count = 0.0, 0  # Q* of the fresh samples, for the logged mean_q
-        else:
-            # Actions sampled from the policy at each visited state, valued by Q*.
-            m = cfg.action_samples
-            rep_obs = np.repeat(obs, m, 0)
-            with torch.no_grad():
-                acts = policy.sample(torch.from_numpy(rep_obs), gen)[0].numpy()
-            acts = np.clip(acts, act_space.low, act_space.high)  # what the env would execute
-            flat_q, steps = q_star(rep_obs, acts, None if states is None else np.repeat(states, m, 0))
-            mc_steps += steps
-            q = flat_q.reshape(n, m)
-            v = None
-            if cfg.baseline == "expert":
-                v, steps = q_star(obs, _expert_actions(expert, obs, act_space), states)
-                mc_steps += steps
-            targets = continuous_advantages(q, v, per_state_scale=cfg.per_state_scale)
-            data_obs, data_acts = torch.from_numpy(rep_obs), torch.from_numpy(acts)
-
-        total_loss = torch.zeros(())
-        rows = len(data_obs)
-        for _ in range(cfg.epochs):
-            perm = torch.from_numpy(rng.permutation(rows))
-            for start in range(0, rows, cfg.batch_size):
-                idx = perm[start : start + cfg.batch_size]
-                if discrete:
-                    loss = aggrevated_discrete_loss(policy.logits(data_obs[idx]), targets[idx])
-                elif resample:
-                    mb_obs, mb_acts, mb_targets, mb_q = _fresh_samples(policy, expert, data_obs[idx], cfg, act_space, gen)
-                    loss = aggrevated_continuous_loss(policy.log_prob(mb_obs, mb_acts), mb_targets)
-                    q_sum, q_count = q_sum + float(mb_q.sum()), q_count + mb_q.size
+            if discrete:
+                # Q*(s, .) over the whole action set, so the loss is exact.
+                if use_critic:
+                    q = np.asarray(expert.q_values(obs), np.float64)
                 else:
-                    loss = aggrevated_continuous_loss(policy.log_prob(data_obs[idx], data_acts[idx]), targets[idx])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total_loss += loss.detach() * len(idx)
-        run.stop_clock()
+                    k = int(act_space.n)
+                    flat_q, steps = q_star(np.repeat(obs, k, 0), np.tile(np.arange(k), n), np.repeat(states, k, 0))
+                    q, mc_steps = flat_q.reshape(n, k), mc_steps + steps
+                adv = torch.as_tensor(q - q.mean(1, keepdims=True), dtype=torch.float32)
+                targets = normalize_advantages(adv)
+                data_obs = obs_t
+                if cfg.aggregate:
+                    agg_obs[n_agg : n_agg + n], agg_adv[n_agg : n_agg + n] = obs, targets.numpy()
+                    n_agg += n
+                    data_obs, targets = torch.from_numpy(agg_obs[:n_agg]), torch.from_numpy(agg_adv[:n_agg])
+            elif resample:
+                agg_obs[n_agg : n_agg + n] = obs
+                n_agg += n
+                data_obs = torch.from_numpy(agg_obs[:n_agg])
+                q_sum, q_count = 0.0, 0  # Q* of the fresh samples, for the logged mean_q
+            else:
+                # Actions sampled from the policy at each visited state, valued by Q*.
+                m = cfg.action_samples
+                rep_obs = np.repeat(obs, m, 0)
+                with torch.no_grad():
+                    acts = policy.sample(torch.from_numpy(rep_obs), gen)[0].numpy()
+                acts = np.clip(acts, act_space.low, act_space.high)  # what the env would execute
+                flat_q, steps = q_star(rep_obs, acts, None if states is None else np.repeat(states, m, 0))
+                mc_steps += steps
+                q = flat_q.reshape(n, m)
+                v = None
+                if cfg.baseline == "expert":
+                    v, steps = q_star(obs, _expert_actions(expert, obs, act_space), states)
+                    mc_steps += steps
+                targets = continuous_advantages(q, v, per_state_scale=cfg.per_state_scale)
+                data_obs, data_acts = torch.from_numpy(rep_obs), torch.from_numpy(acts)
+
+            total_loss = torch.zeros(())
+            rows = len(data_obs)
+            for _ in range(cfg.epochs):
+                perm = torch.from_numpy(rng.permutation(rows))
+                for start in range(0, rows, cfg.batch_size):
+                    idx = perm[start : start + cfg.batch_size]
+                    if discrete:
+                        loss = aggrevated_discrete_loss(policy.logits(data_obs[idx]), targets[idx])
+                    elif resample:
+                        mb_obs, mb_acts, mb_targets, mb_q = _fresh_samples(policy, expert, data_obs[idx], cfg, act_space, gen)
+                        loss = aggrevated_continuous_loss(policy.log_prob(mb_obs, mb_acts), mb_targets)
+                        q_sum, q_count = q_sum + float(mb_q.sum()), q_count + mb_q.size
+                    else:
+                        loss = aggrevated_continuous_loss(policy.log_prob(data_obs[idx], data_acts[idx]), targets[idx])
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    total_loss += loss.detach() * len(idx)
 
         mean_q = q_sum / q_count if resample else float(q.mean())
         stats = {"alpha": actor.p, "loss": float(total_loss) / (rows * cfg.epochs), "mean_q": mean_q,
@@ -262,9 +270,8 @@ def train_aggrevated(
                 "torch_gen": gen.get_state(), "gen": sampler.generator.get_state(),
             })
     venv.close()
-    final = run.finish(policy, final=final, extra={"algo": "aggrevated", "env_steps": sampler.total_steps, "iterations": n_iters,
+    return run.result(policy, final=final, extra={"algo": "aggrevated", "env_steps": sampler.total_steps, "iterations": n_iters,
                                           "mc_env_steps": mc_steps, "q_source": "critic" if use_critic else "monte-carlo"})
-    return TrainResult(policy, final, run.history, run.train_seconds)
 
 
 def continuous_advantages(q: np.ndarray, v: np.ndarray | None, *, per_state_scale: bool = False) -> torch.Tensor:

@@ -25,9 +25,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from imitlab.algorithms._inputs import expert_transitions, obs_stats, positive
+from imitlab.algorithms._inputs import expert_transitions, obs_stats
 from imitlab.data.demos import Demonstrations, Transitions
-from imitlab.errors import UserError
+from imitlab.errors import UserError, positive
 from imitlab.losses import bc_discrete_loss, bc_mse_loss, bc_nll_loss
 from imitlab.policies import Policy, PolicySpec
 from imitlab.training import TrainingRun, TrainResult
@@ -180,15 +180,14 @@ def train_bc(
     stopper = EarlyStopping(patience=config.patience, patience_steps=config.patience_steps,
                             min_steps=config.min_steps) if n_val else None
     for epoch in range(1, config.epochs + 1):
-        run.start_clock()
-        train_loss = _train_epoch(policy, optimizer, obs, acts, rng, config)
-        stats = {"bc_loss": train_loss}
-        stop = False
-        if stopper is not None:
-            val_error, val_loss = validation_scores(policy, val_obs, val_acts, config.continuous_loss)
-            stop = stopper.update((val_error, val_loss), epoch=epoch, steps=epoch * steps_per_epoch, policy=policy)
-            stats.update(val_error=val_error, val_loss=val_loss, best_epoch=stopper.best_epoch)
-        run.stop_clock()
+        with run.timed():
+            train_loss = _train_epoch(policy, optimizer, obs, acts, rng, config)
+            stats = {"bc_loss": train_loss}
+            stop = False
+            if stopper is not None:
+                val_error, val_loss = validation_scores(policy, val_obs, val_acts, config.continuous_loss)
+                stop = stopper.update((val_error, val_loss), epoch=epoch, steps=epoch * steps_per_epoch, policy=policy)
+                stats.update(val_error=val_error, val_loss=val_loss, best_epoch=stopper.best_epoch)
         run.advance(1, stats, step=epoch)
         if stop or epoch == config.epochs:
             break  # the final evaluation, of the kept weights, stands for this epoch's
@@ -203,8 +202,7 @@ def train_bc(
              "stopped_early": epoch < config.epochs}
     if stopper is not None:
         extra["best_val_error"], extra["best_val_loss"] = stopper.best
-    run.finish(policy, final=final, extra=extra)
-    return TrainResult(policy, final, run.history, run.train_seconds)
+    return run.result(policy, final=final, extra=extra)
 
 
 class EarlyStopping:
@@ -238,7 +236,7 @@ def _train_epoch(policy: Policy, optimizer: torch.optim.Optimizer, obs: torch.Te
     total_loss = torch.zeros(())
     for start in range(0, n, config.batch_size):
         idx = perm[start : start + config.batch_size]
-        loss = _bc_loss(policy, obs[idx], acts[idx], config.continuous_loss)
+        loss = bc_loss(policy, obs[idx], acts[idx], config.continuous_loss)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -255,7 +253,7 @@ def validation_scores(policy: Policy, obs: torch.Tensor, acts: torch.Tensor, con
     The loss alone misleads: held-out log-likelihoods fall ever lower as the policy grows confident
     (its std shrinks, its logits grow), long after its deterministic actions stopped getting worse.
     """
-    loss = float(_bc_loss(policy, obs, acts, continuous_loss))
+    loss = float(bc_loss(policy, obs, acts, continuous_loss))
     if policy.discrete:
         return float((policy.logits(obs).argmax(-1) != acts).float().mean()), loss
     unit = policy.mean_unit_action(obs)
@@ -273,7 +271,9 @@ def _unit_bounds(policy: Policy) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.where(finite, -1.0, -math.inf), torch.where(finite, 1.0, math.inf)
 
 
-def _bc_loss(policy: Policy, obs: torch.Tensor, acts: torch.Tensor, continuous_loss: str) -> torch.Tensor:
+def bc_loss(policy: Policy, obs: torch.Tensor, acts: torch.Tensor, continuous_loss: str) -> torch.Tensor:
+    """The BC loss of ``policy`` on expert pairs (DAgger retrains with it): cross-entropy for discrete
+    actions, Gaussian NLL (``"nll"``) or squared error of the mean in unit space (``"mse"``) otherwise."""
     if policy.discrete:
         return bc_discrete_loss(policy.logits(obs), acts)
     if continuous_loss == "mse":

@@ -20,14 +20,19 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from imitlab.algorithms._inputs import expert_transitions, obs_stats, positive
-from imitlab.algorithms._interactive import MixtureActor, check_schedule, checked_expert, mixture_weight
-from imitlab.algorithms.bc import _bc_loss
+from imitlab.algorithms._inputs import expert_transitions, obs_stats
+from imitlab.algorithms._interactive import (
+    MixtureActor,
+    check_schedule,
+    checked_expert,
+    mixture_weight,
+)
+from imitlab.algorithms.bc import bc_loss
 from imitlab.data.collect import executed_actions
 from imitlab.data.demos import Demonstrations, Transitions
 from imitlab.envs.spaces import is_discrete
 from imitlab.envs.vector import env_spaces, make_vec_env
-from imitlab.errors import UserError
+from imitlab.errors import UserError, positive
 from imitlab.experts import Expert
 from imitlab.policies import make_policy
 from imitlab.sampling import RolloutSampler
@@ -137,29 +142,28 @@ def train_dagger(
         sampler.total_steps = run.resumed_step
     final = None
     for round_idx in range(first_round, n_rounds):
-        run.start_clock()
-        actor.p = mixture_weight(cfg.beta_schedule, round_idx, decay_rounds=cfg.beta_decay_rounds, p=cfg.beta_p)
-        batch = sampler.collect(actor)
-        obs = batch.flat("obs")
-        # The expert labels every state the mixture visited, whoever acted there.
-        data_obs[n : n + len(obs)] = obs
-        data_acts[n : n + len(obs)] = np.asarray(label(obs)).reshape(data_acts[n : n + len(obs)].shape)
-        n += len(obs)
-        if n_demo == 0 and round_idx == 0:
-            policy.set_obs_normalization(*obs_stats(data_obs[:n]))
+        with run.timed():
+            actor.p = mixture_weight(cfg.beta_schedule, round_idx, decay_rounds=cfg.beta_decay_rounds, p=cfg.beta_p)
+            batch = sampler.collect(actor)
+            obs = batch.flat("obs")
+            # The expert labels every state the mixture visited, whoever acted there.
+            data_obs[n : n + len(obs)] = obs
+            data_acts[n : n + len(obs)] = np.asarray(label(obs)).reshape(data_acts[n : n + len(obs)].shape)
+            n += len(obs)
+            if n_demo == 0 and round_idx == 0:
+                policy.set_obs_normalization(*obs_stats(data_obs[:n]))
 
-        obs_t, acts_t = torch.from_numpy(data_obs[:n]), torch.from_numpy(data_acts[:n])
-        total_loss = torch.zeros(())
-        for _ in range(cfg.epochs):
-            perm = torch.from_numpy(rng.permutation(n))
-            for start in range(0, n, cfg.batch_size):
-                idx = perm[start : start + cfg.batch_size]
-                loss = _bc_loss(policy, obs_t[idx], acts_t[idx], cfg.continuous_loss)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total_loss += loss.detach() * len(idx)
-        run.stop_clock()
+            obs_t, acts_t = torch.from_numpy(data_obs[:n]), torch.from_numpy(data_acts[:n])
+            total_loss = torch.zeros(())
+            for _ in range(cfg.epochs):
+                perm = torch.from_numpy(rng.permutation(n))
+                for start in range(0, n, cfg.batch_size):
+                    idx = perm[start : start + cfg.batch_size]
+                    loss = bc_loss(policy, obs_t[idx], acts_t[idx], cfg.continuous_loss)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    total_loss += loss.detach() * len(idx)
 
         stats = {"beta": actor.p, "dataset_size": n, "bc_loss": float(total_loss) / (n * cfg.epochs),
                  "episode_return": float(batch.episode_returns.mean()) if len(batch.episode_returns) else float("nan")}
@@ -174,5 +178,4 @@ def train_dagger(
                 "rng": rng.bit_generator.state, "gen": sampler.generator.get_state(),
             })
     venv.close()
-    final = run.finish(policy, final=final, extra={"algo": "dagger", "env_steps": sampler.total_steps, "rounds": n_rounds})
-    return TrainResult(policy, final, run.history, run.train_seconds)
+    return run.result(policy, final=final, extra={"algo": "dagger", "env_steps": sampler.total_steps, "rounds": n_rounds})

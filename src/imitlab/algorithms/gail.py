@@ -22,14 +22,27 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from imitlab.algorithms._inputs import check_init_policy, expert_transitions, obs_stats, positive
+from imitlab.algorithms._inputs import check_init_policy, expert_transitions, obs_stats
 from imitlab.data.demos import Demonstrations, Transitions
 from imitlab.discriminator import Discriminator
 from imitlab.envs.vector import make_vec_env
-from imitlab.errors import UserError
-from imitlab.losses import REWARD_FORMS, absorbing_tail, bernoulli_entropy, discriminator_loss, gail_reward, gradient_penalty
+from imitlab.errors import UserError, positive
+from imitlab.losses import (
+    REWARD_FORMS,
+    absorbing_tail,
+    bernoulli_entropy,
+    discriminator_loss,
+    gail_reward,
+    gradient_penalty,
+)
 from imitlab.policies import Policy, PolicySpec
-from imitlab.rl import GENERATORS, PPOConfig, ReinforceConfig, TRPOConfig, make_generator
+from imitlab.rl import (
+    GENERATORS,
+    PPOConfig,
+    ReinforceConfig,
+    TRPOConfig,
+    make_generator,
+)
 from imitlab.sampling import RolloutSampler
 from imitlab.training import TrainingRun, TrainResult
 from imitlab.utils import seed_everything
@@ -177,52 +190,51 @@ def train_gail(
         sampler.total_steps = run.resumed_step
     final = None
     while sampler.total_steps < total_steps:
-        run.start_clock()
-        generator.set_progress(sampler.total_steps / total_steps)
-        batch = sampler.collect(policy)
-        policy_x = disc.encode(torch.from_numpy(batch.flat("obs")), torch.from_numpy(batch.flat("acts")))
-        n_terminal = int(batch.terminated.sum())
-        if cfg.absorbing and n_terminal:
-            policy_x_d = torch.cat([policy_x, disc.absorbing_input(n_terminal)])
-        else:
-            policy_x_d = policy_x
+        with run.timed():
+            generator.set_progress(sampler.total_steps / total_steps)
+            batch = sampler.collect(policy)
+            policy_x = disc.encode(torch.from_numpy(batch.flat("obs")), torch.from_numpy(batch.flat("acts")))
+            n_terminal = int(batch.terminated.sum())
+            if cfg.absorbing and n_terminal:
+                policy_x_d = torch.cat([policy_x, disc.absorbing_input(n_terminal)])
+            else:
+                policy_x_d = policy_x
 
-        # Discriminator: passes over the policy batch, each minibatch against as many expert pairs.
-        n, mb = len(policy_x_d), cfg.disc_minibatch_size
-        for _ in range(cfg.disc_epochs):
-            perm = torch.from_numpy(rng.permutation(n))
-            for start in range(0, n, mb):
-                p_x = policy_x_d[perm[start : start + mb]]
-                if expert_p is None:
-                    e_idx = rng.integers(len(expert_x), size=len(p_x))
-                else:
-                    e_idx = rng.choice(len(expert_x), size=len(p_x), p=expert_p)
-                e_x = expert_x[torch.from_numpy(e_idx)]
-                e_logits, p_logits = disc.logits(e_x), disc.logits(p_x)
-                d_loss = discriminator_loss(e_logits, p_logits)
-                if cfg.disc_entropy_bonus:
-                    d_loss = d_loss - cfg.disc_entropy_bonus * bernoulli_entropy(torch.cat([e_logits, p_logits]))
-                if cfg.disc_grad_penalty:
-                    d_loss = d_loss + cfg.disc_grad_penalty * gradient_penalty(disc.logits, e_x, p_x, torch_gen)
-                disc_opt.zero_grad(set_to_none=True)
-                d_loss.backward()
-                disc_opt.step()
+            # Discriminator: passes over the policy batch, each minibatch against as many expert pairs.
+            n, mb = len(policy_x_d), cfg.disc_minibatch_size
+            for _ in range(cfg.disc_epochs):
+                perm = torch.from_numpy(rng.permutation(n))
+                for start in range(0, n, mb):
+                    p_x = policy_x_d[perm[start : start + mb]]
+                    if expert_p is None:
+                        e_idx = rng.integers(len(expert_x), size=len(p_x))
+                    else:
+                        e_idx = rng.choice(len(expert_x), size=len(p_x), p=expert_p)
+                    e_x = expert_x[torch.from_numpy(e_idx)]
+                    e_logits, p_logits = disc.logits(e_x), disc.logits(p_x)
+                    d_loss = discriminator_loss(e_logits, p_logits)
+                    if cfg.disc_entropy_bonus:
+                        d_loss = d_loss - cfg.disc_entropy_bonus * bernoulli_entropy(torch.cat([e_logits, p_logits]))
+                    if cfg.disc_grad_penalty:
+                        d_loss = d_loss + cfg.disc_grad_penalty * gradient_penalty(disc.logits, e_x, p_x, torch_gen)
+                    disc_opt.zero_grad(set_to_none=True)
+                    d_loss.backward()
+                    disc_opt.step()
 
-        with torch.no_grad():
-            p_logits = disc.logits(policy_x)
-            e_logits = disc.logits(expert_x)
-            rewards = gail_reward(p_logits, cfg.reward).numpy().reshape(batch.rews.shape).astype(np.float64)
-            r_abs = float(gail_reward(disc.logits(disc.absorbing_input(1)), cfg.reward)) if cfg.absorbing else 0.0
-        if cfg.normalize_reward:
-            # Running root-mean-square of the rewards: scales them without moving their sign.
-            reward_count += rewards.size
-            reward_sq_mean += (float(np.square(rewards).mean()) - reward_sq_mean) * rewards.size / reward_count
-            scale = 1.0 / (np.sqrt(reward_sq_mean) + 1e-8)
-            rewards, r_abs = rewards * scale, r_abs * scale
-        if cfg.absorbing:
-            rewards = rewards + batch.terminated * absorbing_tail(r_abs, gen_cfg.gamma)
-        stats = generator.update(batch, rewards.astype(np.float32))
-        run.stop_clock()
+            with torch.no_grad():
+                p_logits = disc.logits(policy_x)
+                e_logits = disc.logits(expert_x)
+                rewards = gail_reward(p_logits, cfg.reward).numpy().reshape(batch.rews.shape).astype(np.float64)
+                r_abs = float(gail_reward(disc.logits(disc.absorbing_input(1)), cfg.reward)) if cfg.absorbing else 0.0
+            if cfg.normalize_reward:
+                # Running root-mean-square of the rewards: scales them without moving their sign.
+                reward_count += rewards.size
+                reward_sq_mean += (float(np.square(rewards).mean()) - reward_sq_mean) * rewards.size / reward_count
+                scale = 1.0 / (np.sqrt(reward_sq_mean) + 1e-8)
+                rewards, r_abs = rewards * scale, r_abs * scale
+            if cfg.absorbing:
+                rewards = rewards + batch.terminated * absorbing_tail(r_abs, gen_cfg.gamma)
+            stats = generator.update(batch, rewards.astype(np.float32))
 
         e_w = None if expert_p is None else torch.from_numpy(expert_p).float()  # as the expert pairs are drawn
         stats.update(
@@ -248,8 +260,7 @@ def train_gail(
                 "gen": sampler.generator.get_state(), "reward_sq_mean": reward_sq_mean, "reward_count": reward_count,
             })
     venv.close()
-    final = run.finish(policy, final=final, extra={"algo": "gail", "generator": cfg.generator, "env_steps": sampler.total_steps})
-    return TrainResult(policy, final, run.history, run.train_seconds)
+    return run.result(policy, final=final, extra={"algo": "gail", "generator": cfg.generator, "env_steps": sampler.total_steps})
 
 
 def _mean(x: torch.Tensor, p: torch.Tensor | None) -> float:

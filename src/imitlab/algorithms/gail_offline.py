@@ -22,10 +22,10 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from imitlab.algorithms._inputs import expert_transitions, obs_stats, positive
+from imitlab.algorithms._inputs import expert_transitions, obs_stats
 from imitlab.data.demos import Demonstrations, Transitions
 from imitlab.discriminator import Discriminator
-from imitlab.errors import UserError
+from imitlab.errors import UserError, positive
 from imitlab.losses import REWARD_FORMS, discriminator_loss, gail_reward
 from imitlab.policies import PolicySpec
 from imitlab.training import TrainingRun, TrainResult
@@ -97,36 +97,35 @@ def train_gail_offline(
         gen.set_state(state["torch_gen"])
     final = None
     for it in range(run.resumed_step + 1, cfg.iterations + 1):
-        run.start_clock()
-        idx = torch.from_numpy(rng.integers(len(trans), size=cfg.batch_size))
-        obs, expert_acts = obs_all[idx], acts_all[idx]
-        for _ in range(cfg.disc_steps):
-            policy_acts, _ = policy.sample(obs, gen)
-            d_loss = discriminator_loss(disc(obs, expert_acts), disc(obs, policy_acts))
-            disc_opt.zero_grad(set_to_none=True)
-            d_loss.backward()
-            disc_opt.step()
+        with run.timed():
+            idx = torch.from_numpy(rng.integers(len(trans), size=cfg.batch_size))
+            obs, expert_acts = obs_all[idx], acts_all[idx]
+            for _ in range(cfg.disc_steps):
+                policy_acts, _ = policy.sample(obs, gen)
+                d_loss = discriminator_loss(disc(obs, expert_acts), disc(obs, policy_acts))
+                disc_opt.zero_grad(set_to_none=True)
+                d_loss.backward()
+                disc_opt.step()
 
-        if policy.discrete:
-            # Exact policy gradient: E_{a~pi}[r(s, a)] summed over the whole action set.
-            with torch.no_grad():
-                all_acts = torch.arange(policy.n).repeat(len(obs))
-                r = gail_reward(disc(obs.repeat_interleave(policy.n, 0), all_acts), cfg.reward).reshape(len(obs), policy.n)
-            logp_all = torch.log_softmax(policy.logits(obs), -1)
-            probs = logp_all.exp()
-            entropy = -(probs * logp_all).sum(-1)
-            loss = -(probs * r).sum(-1).mean() - cfg.ent_coef * entropy.mean()
-        else:
-            # Pathwise (reparameterised) policy gradient through the discriminator's score: far
-            # lower variance than the likelihood ratio, which barely moves a continuous policy here.
-            policy_acts, logp = policy.rsample(obs, gen)
-            r = gail_reward(disc(obs, policy_acts), cfg.reward)
-            entropy = -logp
-            loss = -r.mean() - cfg.ent_coef * entropy.mean()
-        pol_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        pol_opt.step()
-        run.stop_clock()
+            if policy.discrete:
+                # Exact policy gradient: E_{a~pi}[r(s, a)] summed over the whole action set.
+                with torch.no_grad():
+                    all_acts = torch.arange(policy.n).repeat(len(obs))
+                    r = gail_reward(disc(obs.repeat_interleave(policy.n, 0), all_acts), cfg.reward).reshape(len(obs), policy.n)
+                logp_all = torch.log_softmax(policy.logits(obs), -1)
+                probs = logp_all.exp()
+                entropy = -(probs * logp_all).sum(-1)
+                loss = -(probs * r).sum(-1).mean() - cfg.ent_coef * entropy.mean()
+            else:
+                # Pathwise (reparameterised) policy gradient through the discriminator's score: far
+                # lower variance than the likelihood ratio, which barely moves a continuous policy here.
+                policy_acts, logp = policy.rsample(obs, gen)
+                r = gail_reward(disc(obs, policy_acts), cfg.reward)
+                entropy = -logp
+                loss = -r.mean() - cfg.ent_coef * entropy.mean()
+            pol_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            pol_opt.step()
         # Log every 50 iterations: reading the tensors back each step would cost more than the step.
         if it % 50 == 0 or it == cfg.iterations:
             stats = {"disc_loss": float(d_loss.detach()), "policy_loss": float(loss.detach()), "mean_reward": float(r.detach().mean())}
@@ -137,5 +136,4 @@ def train_gail_offline(
             run.save_checkpoint(it, {"policy": policy.state_dict(), "disc": disc.state_dict(), "pol_opt": pol_opt.state_dict(),
                                      "disc_opt": disc_opt.state_dict(), "rng": rng.bit_generator.state,
                                      "torch_gen": gen.get_state()})
-    final = run.finish(policy, final=final, extra={"algo": "gail-offline", "iterations": cfg.iterations})
-    return TrainResult(policy, final, run.history, run.train_seconds)
+    return run.result(policy, final=final, extra={"algo": "gail-offline", "iterations": cfg.iterations})

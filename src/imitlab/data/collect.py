@@ -8,10 +8,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from imitlab.algorithms._inputs import positive
 from imitlab.data.demos import Demonstrations
 from imitlab.envs.spaces import describe_space
 from imitlab.envs.vector import env_spaces
+from imitlab.errors import positive
 from imitlab.experts import Expert, as_expert
 from imitlab.sampling import run_episodes
 

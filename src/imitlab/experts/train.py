@@ -8,9 +8,8 @@ from dataclasses import asdict
 
 import numpy as np
 
-from imitlab.algorithms._inputs import positive
 from imitlab.envs.vector import make_vec_env
-from imitlab.errors import UserError
+from imitlab.errors import UserError, positive
 from imitlab.policies import make_policy
 from imitlab.rl.normalization import ReturnScaler, RunningMeanStd
 from imitlab.rl.ppo import PPO, PPOConfig
@@ -107,17 +106,16 @@ def _train_ppo_expert(
 
     final = None
     while sampler.total_steps < total_steps:
-        run.start_clock()
-        learner.set_progress(sampler.total_steps / total_steps)
-        batch = sampler.collect(policy)
-        rewards = batch.rews if scaler is None else scaler(batch.rews, batch.terminated | batch.truncated)
-        stats = learner.update(batch, rewards)
-        if obs_rms is not None:
-            # Updated after the PPO step, so each batch is collected and learned from under the
-            # same statistics (the ratio to the behaviour policy starts at 1).
-            obs_rms.update(batch.flat("obs"))
-            policy.set_obs_normalization(obs_rms.mean, obs_rms.std)
-        run.stop_clock()
+        with run.timed():
+            learner.set_progress(sampler.total_steps / total_steps)
+            batch = sampler.collect(policy)
+            rewards = batch.rews if scaler is None else scaler(batch.rews, batch.terminated | batch.truncated)
+            stats = learner.update(batch, rewards)
+            if obs_rms is not None:
+                # Updated after the PPO step, so each batch is collected and learned from under the
+                # same statistics (the ratio to the behaviour policy starts at 1).
+                obs_rms.update(batch.flat("obs"))
+                policy.set_obs_normalization(obs_rms.mean, obs_rms.std)
         if len(batch.episode_returns):
             stats["episode_return"] = float(batch.episode_returns.mean())
         run.advance(batch.num_steps, stats, step=sampler.total_steps)
@@ -130,5 +128,4 @@ def _train_ppo_expert(
                 "scaler": None if scaler is None else scaler.state_dict(),
             })
     venv.close()
-    final = run.finish(policy, final=final, extra={"algo": "expert-ppo", "env_steps": sampler.total_steps})
-    return TrainResult(policy, final, run.history, run.train_seconds)
+    return run.result(policy, final=final, extra={"algo": "expert-ppo", "env_steps": sampler.total_steps})

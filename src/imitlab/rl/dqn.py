@@ -17,9 +17,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from imitlab.algorithms._inputs import positive
 from imitlab.envs.vector import make_vec_env
-from imitlab.errors import UserError
+from imitlab.errors import UserError, positive
 from imitlab.losses import double_q_target, huber_td_loss
 from imitlab.policies import QPolicy
 from imitlab.rl.replay import ReplayBuffer
@@ -116,36 +115,35 @@ def train_dqn(
     ep_ret = np.zeros(cfg.num_envs)
     loss = torch.zeros(())
     while env_steps < total_steps:
-        run.start_clock()
-        qnet.epsilon = epsilon_at(env_steps, total_steps, cfg)
-        with torch.inference_mode():
-            act = qnet.sample(torch.from_numpy(obs), gen)[0].numpy()
-        next_obs_env, rew, term, trunc, next_obs = venv.step(act)
-        buffer.add(obs, act, rew, next_obs, term)
-        obs = next_obs_env
-        env_steps += cfg.num_envs
-        vec_steps += 1
-        ep_ret += rew
-        done = term | trunc
-        finished = ep_ret[done].copy()
-        ep_ret[done] = 0.0
+        with run.timed():
+            qnet.epsilon = epsilon_at(env_steps, total_steps, cfg)
+            with torch.inference_mode():
+                act = qnet.sample(torch.from_numpy(obs), gen)[0].numpy()
+            next_obs_env, rew, term, trunc, next_obs = venv.step(act)
+            buffer.add(obs, act, rew, next_obs, term)
+            obs = next_obs_env
+            env_steps += cfg.num_envs
+            vec_steps += 1
+            ep_ret += rew
+            done = term | trunc
+            finished = ep_ret[done].copy()
+            ep_ret[done] = 0.0
 
-        if env_steps >= cfg.learning_starts and vec_steps % cfg.train_every == 0:
-            for _ in range(cfg.gradient_steps):
-                b_obs, b_act, b_rew, b_next, b_term = buffer.sample(cfg.batch_size)
-                with torch.no_grad():
-                    next_target = target.q_values(b_next)
-                    next_online = qnet.q_values(b_next) if cfg.double_q else next_target
-                    q_target = double_q_target(b_rew, b_term, next_online, next_target, cfg.gamma)
-                loss = huber_td_loss(qnet.q(b_obs, b_act), q_target)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(qnet.parameters(), cfg.max_grad_norm)
-                optimizer.step()
-                updates += 1
-                if updates % cfg.target_update_every == 0:
-                    target.load_state_dict(qnet.state_dict())
-        run.stop_clock()
+            if env_steps >= cfg.learning_starts and vec_steps % cfg.train_every == 0:
+                for _ in range(cfg.gradient_steps):
+                    b_obs, b_act, b_rew, b_next, b_term = buffer.sample(cfg.batch_size)
+                    with torch.no_grad():
+                        next_target = target.q_values(b_next)
+                        next_online = qnet.q_values(b_next) if cfg.double_q else next_target
+                        q_target = double_q_target(b_rew, b_term, next_online, next_target, cfg.gamma)
+                    loss = huber_td_loss(qnet.q(b_obs, b_act), q_target)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(qnet.parameters(), cfg.max_grad_norm)
+                    optimizer.step()
+                    updates += 1
+                    if updates % cfg.target_update_every == 0:
+                        target.load_state_dict(qnet.state_dict())
 
         stats = None
         if len(finished):
@@ -159,5 +157,4 @@ def train_dqn(
     venv.close()
     qnet.epsilon = 0.0
     qnet.eval()
-    final = run.finish(qnet, final=final, extra={"algo": "expert-dqn", "env_steps": env_steps})
-    return TrainResult(qnet, final, run.history, run.train_seconds, critic=qnet)
+    return run.result(qnet, final=final, extra={"algo": "expert-dqn", "env_steps": env_steps}, critic_is_policy=True)

@@ -19,10 +19,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from imitlab.algorithms._inputs import positive
 from imitlab.critics import TwinQ, space_obs_stats
 from imitlab.envs.vector import make_vec_env
-from imitlab.errors import UserError
+from imitlab.errors import UserError, positive
 from imitlab.losses import sac_actor_loss, sac_alpha_loss, sac_q_target
 from imitlab.policies import GaussianPolicy
 from imitlab.rl.replay import ReplayBuffer
@@ -126,54 +125,53 @@ def train_sac(
     ep_ret = np.zeros(cfg.num_envs)
     q_loss = actor_loss = torch.zeros(())
     while env_steps < total_steps:
-        run.start_clock()
-        if env_steps < cfg.learning_starts:
-            act = rng.uniform(low, high, size=(cfg.num_envs, *act_space.shape)).astype(np.float32)
-        else:
-            with torch.inference_mode():
-                act = actor.sample(torch.from_numpy(obs), gen)[0].numpy()
-        next_obs_env, rew, term, trunc, next_obs = venv.step(act)
-        buffer.add(obs, act, rew, next_obs, term)
-        obs = next_obs_env
-        env_steps += cfg.num_envs
-        ep_ret += rew
-        done = term | trunc
-        finished = ep_ret[done].copy()
-        ep_ret[done] = 0.0
+        with run.timed():
+            if env_steps < cfg.learning_starts:
+                act = rng.uniform(low, high, size=(cfg.num_envs, *act_space.shape)).astype(np.float32)
+            else:
+                with torch.inference_mode():
+                    act = actor.sample(torch.from_numpy(obs), gen)[0].numpy()
+            next_obs_env, rew, term, trunc, next_obs = venv.step(act)
+            buffer.add(obs, act, rew, next_obs, term)
+            obs = next_obs_env
+            env_steps += cfg.num_envs
+            ep_ret += rew
+            done = term | trunc
+            finished = ep_ret[done].copy()
+            ep_ret[done] = 0.0
 
-        if env_steps >= cfg.learning_starts:
-            for _ in range(cfg.gradient_steps):
-                b_obs, b_act, b_rew, b_next, b_term = buffer.sample(cfg.batch_size)
-                alpha = log_alpha.detach().exp()
-                with torch.no_grad():
-                    next_act, next_logp = actor.rsample(b_next, gen)
-                    q_target = sac_q_target(b_rew, b_term, target.q(b_next, next_act), next_logp, alpha, cfg.gamma)
-                q1, q2 = critic.both(b_obs, b_act)
-                q_loss = F.mse_loss(q1, q_target) + F.mse_loss(q2, q_target)
-                critic_opt.zero_grad(set_to_none=True)
-                q_loss.backward()
-                critic_opt.step()
-                updates += 1
+            if env_steps >= cfg.learning_starts:
+                for _ in range(cfg.gradient_steps):
+                    b_obs, b_act, b_rew, b_next, b_term = buffer.sample(cfg.batch_size)
+                    alpha = log_alpha.detach().exp()
+                    with torch.no_grad():
+                        next_act, next_logp = actor.rsample(b_next, gen)
+                        q_target = sac_q_target(b_rew, b_term, target.q(b_next, next_act), next_logp, alpha, cfg.gamma)
+                    q1, q2 = critic.both(b_obs, b_act)
+                    q_loss = F.mse_loss(q1, q_target) + F.mse_loss(q2, q_target)
+                    critic_opt.zero_grad(set_to_none=True)
+                    q_loss.backward()
+                    critic_opt.step()
+                    updates += 1
 
-                if updates % cfg.policy_frequency == 0:
-                    # As in the paper's code, several actor steps make up for the skipped ones.
-                    for _ in range(cfg.policy_frequency):
-                        new_act, logp = actor.rsample(b_obs, gen)
-                        actor_loss = sac_actor_loss(critic.q(b_obs, new_act), logp, alpha)
-                        actor_opt.zero_grad(set_to_none=True)
-                        actor_loss.backward()
-                        actor_opt.step()
-                        if cfg.autotune:
-                            alpha_loss = sac_alpha_loss(log_alpha, logp, target_entropy)
-                            alpha_opt.zero_grad(set_to_none=True)
-                            alpha_loss.backward()
-                            alpha_opt.step()
-                            alpha = log_alpha.detach().exp()
+                    if updates % cfg.policy_frequency == 0:
+                        # As in the paper's code, several actor steps make up for the skipped ones.
+                        for _ in range(cfg.policy_frequency):
+                            new_act, logp = actor.rsample(b_obs, gen)
+                            actor_loss = sac_actor_loss(critic.q(b_obs, new_act), logp, alpha)
+                            actor_opt.zero_grad(set_to_none=True)
+                            actor_loss.backward()
+                            actor_opt.step()
+                            if cfg.autotune:
+                                alpha_loss = sac_alpha_loss(log_alpha, logp, target_entropy)
+                                alpha_opt.zero_grad(set_to_none=True)
+                                alpha_loss.backward()
+                                alpha_opt.step()
+                                alpha = log_alpha.detach().exp()
 
-                with torch.no_grad():
-                    for p, tp in zip(critic.parameters(), target.parameters()):
-                        tp.lerp_(p, cfg.tau)
-        run.stop_clock()
+                    with torch.no_grad():
+                        for p, tp in zip(critic.parameters(), target.parameters()):
+                            tp.lerp_(p, cfg.tau)
 
         if len(finished):
             run.advance(cfg.num_envs, {
@@ -191,5 +189,4 @@ def train_sac(
     venv.close()
     actor.eval()
     critic.eval()
-    final = run.finish(actor, final=final, extra={"algo": "expert-sac", "env_steps": env_steps}, critic=critic)
-    return TrainResult(actor, final, run.history, run.train_seconds, critic=critic)
+    return run.result(actor, final=final, extra={"algo": "expert-sac", "env_steps": env_steps}, critic=critic)

@@ -14,10 +14,30 @@ import numpy as np
 import torch
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
-from imitlab.losses import conjugate_gradient, gae
+from imitlab.losses import gae
 from imitlab.policies import Policy
 from imitlab.rl.value import ValueFunction
 from imitlab.sampling import Batch
+
+
+def conjugate_gradient(fvp, b: torch.Tensor, iters: int = 10, tol: float = 1e-10) -> torch.Tensor:
+    """Solve ``F x = b`` for symmetric positive-definite F given only products ``fvp(v) = F v``
+    (TRPO's natural-gradient step, Schulman et al. 2015, arXiv:1502.05477, appendix C)."""
+    x = torch.zeros_like(b)
+    r = b.clone()
+    p = b.clone()
+    rr = r.dot(r)
+    for _ in range(iters):
+        Fp = fvp(p)
+        alpha = rr / (p.dot(Fp) + 1e-12)
+        x += alpha * p
+        r -= alpha * Fp
+        rr_new = r.dot(r)
+        if rr_new < tol:
+            break
+        p = r + (rr_new / rr) * p
+        rr = rr_new
+    return x
 
 
 @dataclass(frozen=True)
