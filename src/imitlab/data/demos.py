@@ -320,14 +320,7 @@ def space_problem(desc: Any) -> str | None:
 
 def observation_problem(obs: np.ndarray, obs_space: dict[str, Any]) -> str | None:
     """What is wrong with ``obs`` as a batch of observations of the described space, or None."""
-    want = tuple(obs_space.get("shape", ()))
-    if obs.ndim < 1 or obs.shape[1:] != want:
-        return f"observations have shape {obs.shape[1:]} per step, but the space says {want}"
-    if obs.dtype.kind not in "biuf":
-        return f"observations must be numbers, got dtype {obs.dtype}"
-    if obs.dtype.kind == "f" and not np.isfinite(obs).all():
-        return "observations contain nan or inf"
-    return None
+    return _numbers_problem(obs, "observations", tuple(obs_space.get("shape", ())), kinds="biuf")
 
 
 def action_problem(acts: np.ndarray, act_space: dict[str, Any]) -> str | None:
@@ -353,13 +346,17 @@ def action_problem(acts: np.ndarray, act_space: dict[str, Any]) -> str | None:
         if len(outside):
             return f"discrete actions must be integers in [{lo}, {lo + n}), found {outside[0]:g}"
         return None
-    want = tuple(act_space["shape"])
-    if acts.ndim < 1 or acts.shape[1:] != want:
-        return f"continuous actions have shape {acts.shape[1:]} per step, but the space says {want}"
-    if acts.dtype.kind not in "iuf":
-        return f"continuous actions must be numbers, got dtype {acts.dtype}"
-    if acts.dtype.kind == "f" and not np.isfinite(acts).all():
-        return "continuous actions contain nan or inf"
+    return _numbers_problem(acts, "continuous actions", tuple(act_space["shape"]), kinds="iuf")
+
+
+def _numbers_problem(x: np.ndarray, what: str, want: tuple[int, ...], *, kinds: str) -> str | None:
+    """What is wrong with ``x`` as a batch of finite numbers of shape ``want`` per step, or None."""
+    if x.ndim < 1 or x.shape[1:] != want:
+        return f"{what} have shape {x.shape[1:]} per step, but the space says {want}"
+    if x.dtype.kind not in kinds:
+        return f"{what} must be numbers, got dtype {x.dtype}"
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        return f"{what} contain nan or inf"
     return None
 
 
