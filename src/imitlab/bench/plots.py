@@ -65,31 +65,56 @@ def plot_scores_vs_demos(env_id: str, summaries: dict[tuple[str, int], ScoreSumm
     plt.close(fig)
 
 
+def final_scores(records: list[dict[str, Any]]) -> dict[tuple[str, int], float]:
+    """The mean final normalized score of each (algorithm, demos) group, from the records'
+    ``normalized_score`` (runs without one are left out; a group with none is absent).
+
+    Not from the learning curves: those are cut to the group's shortest run, and runs that stop
+    early (BC) differ in length, so the curves' last point is not every run's final score.
+    """
+    scores: dict[tuple[str, int], list[float]] = {}
+    for r in records:
+        if r.get("normalized_score") is not None:
+            scores.setdefault((r["algo"], int(r["n_demos"])), []).append(float(r["normalized_score"]))
+    return {k: sum(v) / len(v) for k, v in scores.items()}
+
+
 def plot_bench_curves(env_id: str, records: list[dict[str, Any]], path: str | os.PathLike) -> None:
     """Normalized score against env steps (left) and training seconds (right), the mean over
     seeds of each (algorithm, demos) group with a min-max band. Offline methods take no env steps:
-    on the left they are a horizontal line at their final mean score."""
+    on the left they are a horizontal line at their runs' mean final score (``normalized_score``),
+    and on the right a star marks that score at their mean training seconds, since runs that stop
+    early end their curves at different points."""
     plt = _pyplot()
     groups: dict[tuple[str, int], list[list[dict[str, Any]]]] = {}
+    seconds: dict[tuple[str, int], list[float]] = {}
     for r in records:
         if r.get("history"):
-            groups.setdefault((r["algo"], int(r["n_demos"])), []).append(r["history"])
+            key = (r["algo"], int(r["n_demos"]))
+            groups.setdefault(key, []).append(r["history"])
+            seconds.setdefault(key, []).append(float(r["train_seconds"]))
+    finals = final_scores(records)
     colors = _colors([a for a, _ in groups])
     counts = sorted({n for _, n in groups if n != INTERACTIVE})
-    styles = {n: ls for n, ls in zip(reversed(counts), ["-", "--", ":", "-."] * len(counts))}
+    styles = {n: ls for n, ls in zip(reversed(counts), ["-", "--", ":", "-."] * len(counts), strict=False)}
     styles[INTERACTIVE] = "-"
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for (algo, n), histories in sorted(groups.items(), key=lambda kv: (list(ALGOS).index(kv[0][0]), kv[0][1])):
         label = f"{algo} ({'interactive' if n == INTERACTIVE else f'{n} demos'})"
         style = {"color": colors[algo], "ls": styles[n]}
         offline = ALGOS[algo].unit != "env_steps"
-        for ax, x in zip(axes, ("env_steps", "train_seconds")):
-            xs, mean, lo, hi = mean_curve(histories, x=x)
+        final = finals.get((algo, n))
+        for ax, x in zip(axes, ("env_steps", "train_seconds"), strict=True):
             if offline and x == "env_steps":
-                ax.axhline(mean[-1], label=label + ", final", lw=1.2, **style)
+                if final is not None:
+                    ax.axhline(final, label=label + ", final", lw=1.2, **style)
                 continue
+            xs, mean, lo, hi = mean_curve(histories, x=x)
             ax.plot(xs, mean, label=label, marker="." if len(xs) < 30 else None, **style)
             ax.fill_between(xs, lo, hi, color=colors[algo], alpha=0.1)
+            if offline and final is not None:
+                ax.plot([sum(seconds[algo, n]) / len(seconds[algo, n])], [final], marker="*", ms=9, ls="none",
+                        color=colors[algo], label="_nolegend_")
     from matplotlib.ticker import EngFormatter
 
     axes[0].xaxis.set_major_formatter(EngFormatter(sep=""))  # 200k, not 200000 run into its neighbour
@@ -100,7 +125,8 @@ def plot_bench_curves(env_id: str, records: list[dict[str, Any]], path: str | os
         ax.axhline(1.0, color="grey", lw=0.8, ls=":")
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize=7, loc="lower right", handlelength=4)
-    fig.suptitle(f"{env_id}: learning curves (band: min-max over seeds)")
+    fig.suptitle(f"{env_id}: learning curves (band: min-max over seeds; flat line and star: an offline "
+                 "method's final mean score)")
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)

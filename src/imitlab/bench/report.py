@@ -57,6 +57,26 @@ def task_table(records: list[dict[str, Any]], summaries: dict[tuple[str, int], S
     return "\n".join(lines) + "\n"
 
 
+def stops_early(record: dict[str, Any]) -> bool:
+    """Whether the run's budget was a ceiling: BC with a held-out share stops once that stops
+    improving (records made before BC held demos out, or with none held out, ran every epoch)."""
+    return record["algo"] == "bc" and float(record.get("config", {}).get("validation_fraction", 0) or 0) > 0
+
+
+def budget_text(algo: str, budget: int, unit: str, ceiling: bool, *, trained: list[int] | None = None) -> str:
+    """One algorithm's budget for the report, e.g. ``gail 50,000 env steps``; a ceiling reads
+    ``bc at most 1,000 epochs (a ceiling: ...; runs here trained 52-1,000 epochs)``, ``trained``
+    being the epochs its runs trained."""
+    text = f"{budget:,} {unit.replace('_', ' ')}"
+    if not ceiling:
+        return f"{algo} {text}"
+    ran = ""
+    if trained:
+        lo, hi = min(trained), max(trained)
+        ran = f"; runs here trained {lo:,}" + (f"-{hi:,}" if hi != lo else "") + f" {unit.replace('_', ' ')}"
+    return f"{algo} at most {text} (a ceiling: it stops early once its held-out demos stop improving{ran})"
+
+
 def _task_header(env_id: str, records: list[dict[str, Any]]) -> str:
     from imitlab.tasks import get_task
 
@@ -70,8 +90,13 @@ def _task_header(env_id: str, records: list[dict[str, Any]]) -> str:
         largest = max(with_demos, key=lambda d: d["episodes"])
         parts.append(f"demos: the shipped expert, `{largest['file']}` "
                      f"({largest['episodes']} episodes: expert return {largest['expert_mean_return']:.2f})")
-    budgets = sorted({(r["algo"], r["budget"], r["budget_unit"]) for r in records}, key=lambda b: _group_order((b[0], 0)))
-    parts.append("budgets: " + ", ".join(f"{a} {b:,} {u.replace('_', ' ')}" for a, b, u in budgets))
+    budgets: dict[tuple[str, int, str, bool], list[int]] = {}
+    for r in records:
+        ran = budgets.setdefault((r["algo"], r["budget"], r["budget_unit"], stops_early(r)), [])
+        if r.get("history") and r["history"][-1].get("epoch") is not None:
+            ran.append(int(r["history"][-1]["epoch"]))
+    order = sorted(budgets, key=lambda b: (_group_order((b[0], 0)), b[1:]))
+    parts.append("budgets: " + ", ".join(budget_text(*b, trained=budgets[b]) for b in order))
     experts = sorted({(r["algo"], r["expert"]) for r in records if not ALGOS.get(r["algo"], ALGOS["bc"]).uses_demos})
     if experts:
         parts.append("interactive experts: " + ", ".join(f"{a} `{e}`" for a, e in experts))
