@@ -3,9 +3,13 @@ actions: twin critics with target copies, a tanh-squashed Gaussian actor with a 
 std, and automatic entropy tuning. It trains experts whose critic is kept as their Q*, the
 cost-to-go AggreVaTeD learns from.
 
-One loop, top to bottom: act (uniformly at random until ``learning_starts``), store, and every
-vector step take ``gradient_steps`` updates of the critics, and of the actor and temperature every
-``policy_frequency`` of them, as in CleanRL's sac_continuous_action.py.
+:class:`SAC` only optimises, on the batches it is given: ``critic_step`` (soft Bellman regression
+of the twin critic), ``actor_step`` (the actor and the temperature) and ``update``, which composes
+them as in CleanRL's sac_continuous_action.py (the actor every ``policy_frequency`` critic steps,
+Polyak-averaged targets). Learners whose reward is not the env's (DAC relabels it at sampling
+time) or whose critic loss differs (IQ-Learn) reuse these steps. :func:`train_sac` is the
+expert-training loop around it: act (uniformly at random until ``learning_starts``), store, and
+every vector step take ``gradient_steps`` updates.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from imitlab.envs.vector import make_vec_env
 from imitlab.errors import UserError, positive
 from imitlab.losses import sac_actor_loss, sac_alpha_loss, sac_q_target
 from imitlab.policies import GaussianPolicy
-from imitlab.rl.replay import ReplayBuffer
+from imitlab.rl.replay import ProgressRows, ReplayBatch, ReplayBuffer
 from imitlab.training import TrainingRun, TrainResult
 from imitlab.utils import seed_everything
 
@@ -35,20 +39,167 @@ class SACConfig:
     ``gradient_steps`` critic updates."""
 
     num_envs: int = 1
+    """Environments stepped together; each vector step adds this many transitions."""
     buffer_size: int = 100_000
-    learning_starts: int = 1_000  # env steps of uniform random actions before learning
+    """Transitions the replay buffer holds (the oldest are overwritten)."""
+    learning_starts: int = 1_000
+    """Env steps of uniformly random actions before learning starts."""
     batch_size: int = 256
+    """Transitions per gradient step."""
     gamma: float = 0.99
-    tau: float = 0.005  # Polyak rate of the target critics
+    """Discount factor."""
+    tau: float = 0.005
+    """Polyak rate of the target critics (the fraction of the critics blended in per update)."""
     actor_lr: float = 3e-4
+    """Adam learning rate of the actor."""
     critic_lr: float = 1e-3
+    """Adam learning rate of the twin critic."""
     alpha_lr: float = 1e-3
+    """Adam learning rate of the temperature (log alpha)."""
     gradient_steps: int = 1
-    policy_frequency: int = 2  # actor and temperature updates every this many critic updates
+    """Critic updates per vector step."""
+    policy_frequency: int = 2
+    """Actor and temperature updates every this many critic updates (that many at once)."""
     init_alpha: float = 0.2
+    """Initial entropy temperature alpha."""
     autotune: bool = True
+    """Tune alpha towards a target entropy of -dim(A); if off, alpha stays at init_alpha."""
     hidden: tuple[int, ...] = (64, 64)
+    """Hidden layer sizes of the actor."""
     critic_hidden: tuple[int, ...] = (64, 64)
+    """Hidden layer sizes of each of the two critics."""
+
+
+class SAC:
+    """The SAC learner: an actor, a twin critic and its target, the temperature, their optimizers,
+    and the random generator that draws its actions (when acting and inside the losses).
+
+    Build one with :meth:`for_spaces` (networks normalised by the spaces' bounds) or from networks
+    of your own. ``update(batch)`` is one full SAC update; ``critic_step`` and ``actor_step`` are
+    its parts, for learners that take them apart.
+    """
+
+    def __init__(self, actor: GaussianPolicy, critic: TwinQ, config: SACConfig, *, seed: int) -> None:
+        cfg = config
+        self.config = cfg
+        self.actor = actor
+        self.critic = critic
+        self.target = copy.deepcopy(critic).requires_grad_(False)
+        self.actor_opt = torch.optim.Adam(actor.parameters(), lr=cfg.actor_lr)
+        self.critic_opt = torch.optim.Adam(critic.parameters(), lr=cfg.critic_lr)
+        self.log_alpha = torch.tensor(float(np.log(cfg.init_alpha)), requires_grad=cfg.autotune)
+        self.alpha_opt = torch.optim.Adam([self.log_alpha], lr=cfg.alpha_lr)
+        self.target_entropy = -float(actor.act_dim)  # of the unit-space action (Haarnoja et al.'s -dim(A))
+        self.generator = torch.Generator().manual_seed(seed)
+        self.updates = 0  # critic steps taken by update()
+
+    @classmethod
+    def for_spaces(cls, observation_space: gym.Space, action_space: gym.Space, config: SACConfig, *, seed: int) -> SAC:
+        """A fresh learner for these spaces, observations normalised by the space's bounds (an RL
+        learner has no data to take statistics from). Draws the initial weights from torch's
+        global RNG: seed it first."""
+        actor = GaussianPolicy(observation_space, action_space, config.hidden, squash=True, state_dependent_std=True)
+        critic = TwinQ(observation_space, action_space, config.critic_hidden)
+        stats = space_obs_stats(observation_space)
+        actor.set_obs_normalization(*stats)
+        critic.set_obs_normalization(*stats)
+        return cls(actor, critic, config, seed=seed)
+
+    @property
+    def alpha(self) -> torch.Tensor:
+        """The current temperature, detached."""
+        return self.log_alpha.detach().exp()
+
+    @torch.inference_mode()
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Exploratory actions (sampled from the actor) for a batch of observations."""
+        return self.actor.sample(torch.from_numpy(obs), self.generator)[0].numpy()
+
+    @torch.no_grad()
+    def q_target(self, batch: ReplayBatch) -> torch.Tensor:
+        """The soft Bellman target of ``batch``'s transitions, [B], with a' drawn from the actor."""
+        next_act, next_logp = self.actor.rsample(batch.next_obs, self.generator)
+        next_q = self.target.q(batch.next_obs, next_act)
+        return sac_q_target(batch.require_rewards(), batch.terminated, next_q, next_logp, self.alpha, self.config.gamma)
+
+    def critic_step(self, batch: ReplayBatch) -> dict[str, float]:
+        """One gradient step of both critics towards the soft Bellman target (the actor, the
+        temperature and the target critics do not move)."""
+        q_target = self.q_target(batch)
+        q1, q2 = self.critic.both(batch.obs, batch.acts)
+        q_loss = F.mse_loss(q1, q_target) + F.mse_loss(q2, q_target)
+        self.critic_opt.zero_grad(set_to_none=True)
+        q_loss.backward()
+        self.critic_opt.step()
+        return {"q_loss": float(q_loss.detach()), "q": float(q1.detach().mean())}
+
+    def actor_step(self, batch: ReplayBatch) -> dict[str, float]:
+        """One gradient step of the actor on ``batch``'s observations, then of the temperature
+        (when ``autotune``); the critics do not move."""
+        alpha = self.alpha
+        new_act, logp = self.actor.rsample(batch.obs, self.generator)
+        # The critic's weights need no gradient here: the actor's flows through its input.
+        self.critic.requires_grad_(False)
+        try:
+            actor_loss = sac_actor_loss(self.critic.q(batch.obs, new_act), logp, alpha)
+        finally:
+            self.critic.requires_grad_(True)
+        self.actor_opt.zero_grad(set_to_none=True)
+        actor_loss.backward()
+        self.actor_opt.step()
+        stats = {"actor_loss": float(actor_loss.detach()), "entropy": float(-logp.detach().mean())}
+        if self.config.autotune:
+            alpha_loss = sac_alpha_loss(self.log_alpha, logp, self.target_entropy)
+            self.alpha_opt.zero_grad(set_to_none=True)
+            alpha_loss.backward()
+            self.alpha_opt.step()
+            stats["alpha_loss"] = float(alpha_loss.detach())
+        stats["alpha"] = float(self.alpha)
+        return stats
+
+    @torch.no_grad()
+    def update_target(self) -> None:
+        """Move the target critics a fraction ``tau`` towards the critics (Polyak averaging)."""
+        for p, tp in zip(self.critic.parameters(), self.target.parameters()):
+            tp.lerp_(p, self.config.tau)
+
+    def update(self, batch: ReplayBatch) -> dict[str, float]:
+        """One SAC update: a critic step; every ``policy_frequency`` of them, that many actor steps
+        (as in the paper's code, several make up for the skipped ones); then the target update.
+        Returns the statistics of the steps taken (the actor's only when it stepped)."""
+        stats = self.critic_step(batch)
+        self.updates += 1
+        if self.updates % self.config.policy_frequency == 0:
+            for _ in range(self.config.policy_frequency):
+                stats.update(self.actor_step(batch))
+        self.update_target()
+        return stats
+
+    def state_dict(self) -> dict:
+        """Everything the learner holds: networks, optimizers, temperature, generator, update count."""
+        return {
+            "actor": self.actor.state_dict(), "critic": self.critic.state_dict(), "target": self.target.state_dict(),
+            "actor_opt": self.actor_opt.state_dict(), "critic_opt": self.critic_opt.state_dict(),
+            "alpha_opt": self.alpha_opt.state_dict(), "log_alpha": self.log_alpha.detach().clone(),
+            "generator": self.generator.get_state(), "updates": self.updates,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        for name in ("actor", "critic", "target", "actor_opt", "critic_opt", "alpha_opt"):
+            getattr(self, name).load_state_dict(state[name])
+        with torch.no_grad():
+            self.log_alpha.copy_(state["log_alpha"])
+        self.generator.set_state(state["generator"])
+        self.updates = int(state["updates"])
+
+
+def _sac_state(saved: dict) -> dict:
+    """The SAC learner's part of a checkpoint's learner section. Checkpoints written before SAC was
+    a learner object held its fields at the top of that section, the generator as ``gen``."""
+    if "sac" in saved:
+        return saved["sac"]
+    names = ("actor", "critic", "target", "actor_opt", "critic_opt", "alpha_opt", "log_alpha", "updates")
+    return {**{k: saved[k] for k in names}, "generator": saved["gen"]}
 
 
 def train_sac(
@@ -64,129 +215,69 @@ def train_sac(
     keep_best: bool = False,
     checkpoint_every: int | None = None,
     resume: bool = False,
+    log_every: int = 1_000,
 ) -> TrainResult:
     """Train a SAC agent on ``env_id``'s reward for ``total_steps`` env steps.
 
     Returns the actor as ``policy`` and the twin critic as ``critic`` (both saved in the run's
-    ``policy.pt`` when ``out`` is given). A run with ``out`` writes a checkpoint (networks,
-    optimizers, replay buffer, RNGs) every ``checkpoint_every`` steps; ``resume`` continues it.
+    ``policy.pt`` when ``out`` is given). A run with ``out`` writes a progress row every
+    ``log_every`` env steps and a checkpoint (learner, replay buffer, RNGs) every
+    ``checkpoint_every`` steps; ``resume`` continues it.
     """
     cfg = config
     positive("total_steps", total_steps)
     positive("batch_size", cfg.batch_size)
     positive("gradient_steps", cfg.gradient_steps)
+    positive("log_every", log_every)
     venv = make_vec_env(env_id, cfg.num_envs)
     obs_space, act_space = venv.single_observation_space, venv.single_action_space
     if not isinstance(act_space, gym.spaces.Box):
         venv.close()
         raise UserError(f"SAC needs continuous (Box) actions; {env_id} has {act_space}: use --algo dqn or ppo")
     rng = seed_everything(seed)
-    gen = torch.Generator().manual_seed(seed)
-    actor = GaussianPolicy(obs_space, act_space, cfg.hidden, squash=True, state_dependent_std=True)
-    critic = TwinQ(obs_space, act_space, cfg.critic_hidden)
-    stats = space_obs_stats(obs_space)
-    actor.set_obs_normalization(*stats)
-    critic.set_obs_normalization(*stats)
-    target = copy.deepcopy(critic).requires_grad_(False)
-    actor_opt = torch.optim.Adam(actor.parameters(), lr=cfg.actor_lr)
-    critic_opt = torch.optim.Adam(critic.parameters(), lr=cfg.critic_lr)
-    log_alpha = torch.tensor(float(np.log(cfg.init_alpha)), requires_grad=cfg.autotune)
-    alpha_opt = torch.optim.Adam([log_alpha], lr=cfg.alpha_lr)
-    target_entropy = -float(actor.act_dim)  # of the unit-space action (Haarnoja et al.'s -dim(A))
+    learner = SAC.for_spaces(obs_space, act_space, cfg, seed=seed)
     buffer = ReplayBuffer(cfg.buffer_size, obs_space.shape, act_space.shape, np.float32, seed=seed)
-    low, high = act_space.low, act_space.high
-
     run = TrainingRun(
         env_id=env_id, seed=seed, total=total_steps, unit="step", out=out,
         config={"algo": "expert-sac", "env_id": env_id, "seed": seed, "total_steps": total_steps, **asdict(cfg)},
         eval_every=eval_every, eval_episodes=eval_episodes, progress=progress, keep_best=keep_best,
         checkpoint_every=checkpoint_every, resume=resume,
     )
-    modules = {"actor": actor, "critic": critic, "target": target,
-               "actor_opt": actor_opt, "critic_opt": critic_opt, "alpha_opt": alpha_opt}
-
-    def learner_state() -> dict:
-        return {**{k: m.state_dict() for k, m in modules.items()}, "log_alpha": log_alpha.detach().clone(),
-                "buffer": buffer.state_dict(), "rng": rng.bit_generator.state, "gen": gen.get_state(),
-                "updates": updates}
-
-    env_steps, updates, final = 0, 0, None
+    env_steps, final = 0, None
     state = run.restored()
     if state is not None:
-        for k, m in modules.items():
-            m.load_state_dict(state[k])
-        with torch.no_grad():
-            log_alpha.copy_(state["log_alpha"])
+        learner.load_state_dict(_sac_state(state))
         buffer.load_state_dict(state["buffer"])
         rng.bit_generator.state = state["rng"]
-        gen.set_state(state["gen"])
-        env_steps, updates = run.resumed_step, int(state["updates"])
+        env_steps = run.resumed_step
     obs = venv.reset(seed=seed + env_steps)  # a resumed run starts new episodes
-    ep_ret = np.zeros(cfg.num_envs)
-    q_loss = actor_loss = torch.zeros(())
+    rows = ProgressRows(cfg.num_envs, log_every)
+    stats: dict[str, float] = {}
     while env_steps < total_steps:
         with run.timed():
             if env_steps < cfg.learning_starts:
-                act = rng.uniform(low, high, size=(cfg.num_envs, *act_space.shape)).astype(np.float32)
+                act = rng.uniform(act_space.low, act_space.high, size=(cfg.num_envs, *act_space.shape)).astype(np.float32)
             else:
-                with torch.inference_mode():
-                    act = actor.sample(torch.from_numpy(obs), gen)[0].numpy()
+                act = learner.act(obs)
             next_obs_env, rew, term, trunc, next_obs = venv.step(act)
-            buffer.add(obs, act, rew, next_obs, term)
+            buffer.add(obs, act, next_obs, term, rews=rew)
+            rows.record(rew, term | trunc)
             obs = next_obs_env
             env_steps += cfg.num_envs
-            ep_ret += rew
-            done = term | trunc
-            finished = ep_ret[done].copy()
-            ep_ret[done] = 0.0
 
             if env_steps >= cfg.learning_starts:
                 for _ in range(cfg.gradient_steps):
-                    b_obs, b_act, b_rew, b_next, b_term = buffer.sample(cfg.batch_size)
-                    alpha = log_alpha.detach().exp()
-                    with torch.no_grad():
-                        next_act, next_logp = actor.rsample(b_next, gen)
-                        q_target = sac_q_target(b_rew, b_term, target.q(b_next, next_act), next_logp, alpha, cfg.gamma)
-                    q1, q2 = critic.both(b_obs, b_act)
-                    q_loss = F.mse_loss(q1, q_target) + F.mse_loss(q2, q_target)
-                    critic_opt.zero_grad(set_to_none=True)
-                    q_loss.backward()
-                    critic_opt.step()
-                    updates += 1
+                    stats.update(learner.update(buffer.sample(cfg.batch_size)))
 
-                    if updates % cfg.policy_frequency == 0:
-                        # As in the paper's code, several actor steps make up for the skipped ones.
-                        for _ in range(cfg.policy_frequency):
-                            new_act, logp = actor.rsample(b_obs, gen)
-                            actor_loss = sac_actor_loss(critic.q(b_obs, new_act), logp, alpha)
-                            actor_opt.zero_grad(set_to_none=True)
-                            actor_loss.backward()
-                            actor_opt.step()
-                            if cfg.autotune:
-                                alpha_loss = sac_alpha_loss(log_alpha, logp, target_entropy)
-                                alpha_opt.zero_grad(set_to_none=True)
-                                alpha_loss.backward()
-                                alpha_opt.step()
-                                alpha = log_alpha.detach().exp()
-
-                    with torch.no_grad():
-                        for p, tp in zip(critic.parameters(), target.parameters()):
-                            tp.lerp_(p, cfg.tau)
-
-        if len(finished):
-            run.advance(cfg.num_envs, {
-                "episode_return": float(finished.mean()),
-                "q_loss": float(q_loss.detach()),
-                "actor_loss": float(actor_loss.detach()),
-                "alpha": float(log_alpha.detach().exp()),
-            }, step=env_steps)
-        else:
-            run.advance(cfg.num_envs, step=env_steps)
+        due = rows.due(env_steps, cfg.num_envs, last=env_steps >= total_steps)
+        run.advance(cfg.num_envs, rows.row({**stats, "updates": learner.updates}) if due else None, step=env_steps)
         if run.evaluation_due(env_steps) or env_steps >= total_steps:
-            final = run.evaluate(actor, env_steps=env_steps, critic=critic)
+            final = run.evaluate(learner.actor, env_steps=env_steps, critic=learner.critic)
         if run.checkpoint_due(env_steps, last=env_steps >= total_steps):
-            run.save_checkpoint(env_steps, learner_state())
+            run.save_checkpoint(env_steps, {"sac": learner.state_dict(), "buffer": buffer.state_dict(),
+                                            "rng": rng.bit_generator.state})
     venv.close()
-    actor.eval()
-    critic.eval()
-    return run.result(actor, final=final, extra={"algo": "expert-sac", "env_steps": env_steps}, critic=critic)
+    learner.actor.eval()
+    learner.critic.eval()
+    return run.result(learner.actor, final=final, extra={"algo": "expert-sac", "env_steps": env_steps},
+                      critic=learner.critic)
