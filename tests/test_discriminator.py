@@ -34,3 +34,14 @@ def test_the_limit_is_not_part_of_the_saved_state():
     disc = Discriminator(gym.spaces.Box(-1.0, 1.0, (2,), np.float32), space)
     assert "act_limit" not in disc.state_dict()
     Discriminator(gym.spaces.Box(-1.0, 1.0, (2,), np.float32), space).load_state_dict(disc.state_dict())
+
+
+def test_inputs_read_the_pairs_and_absorbing_flags_of_a_batch_and_nothing_else():
+    from imitlab.discriminator import AdversarialDiscriminator, DiscriminatorBatch
+
+    disc = Discriminator(gym.spaces.Box(-1.0, 1.0, (2,), np.float32), gym.spaces.Discrete(3), absorbing=True)
+    assert isinstance(disc, AdversarialDiscriminator)
+    obs, acts, flags = torch.tensor([[0.5, -0.5], [0.25, 1.0]]), torch.tensor([2, 0]), torch.tensor([False, True])
+    x = disc.inputs(DiscriminatorBatch(obs, acts, next_obs=obs + 9, terminated=flags, logp=torch.ones(2), absorbing=flags))
+    torch.testing.assert_close(x, torch.tensor([[0.5, -0.5, 0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 1.0]]))
+    torch.testing.assert_close(disc.logits(x), disc(obs, acts, flags))

@@ -1,7 +1,9 @@
-"""The adversarial-imitation discriminator on (state, action) pairs.
+"""Adversarial-imitation discriminators: what they read (:class:`DiscriminatorBatch`), the
+interface the adversarial core trains (:class:`AdversarialDiscriminator`), and GAIL's
+discriminator on (state, action) pairs (:class:`Discriminator`).
 
-It outputs a logit; D = sigmoid(logit) is the probability that the pair is the expert's.
-Observations are normalised with the expert data's statistics (fixed), discrete actions are
+A discriminator outputs a logit; D = sigmoid(logit) is the probability that the pair is the expert's.
+GAIL's reads (s, a). Observations are normalised with the expert data's statistics (fixed), discrete actions are
 one-hot, continuous ones are mapped to [-1, 1] by the env's bounds, so its inputs are on one scale
 (a dimension without two finite bounds passes through unchanged: there is no scale to map it by).
 With ``absorbing=True`` the input carries one more feature, set (with everything else zeroed) for
@@ -10,7 +12,9 @@ the absorbing state that follows a true termination (Kostrikov et al. 2019, DAC)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
@@ -22,7 +26,68 @@ from imitlab.envs.spaces import obs_dim
 from imitlab.nets import mlp
 
 
+@dataclass(frozen=True)
+class DiscriminatorBatch:
+    """A batch of transitions as a discriminator may read them: tensors with a first dimension B.
+
+    Each discriminator reads the fields it needs: GAIL's (s, a) only; AIRL's
+    f(s, a, s') - log pi(a|s), with f = g(s[, a]) + gamma h(s') - h(s), also ``next_obs``,
+    ``terminated`` (h(s') = 0 after a true termination) and ``logp``.
+    """
+
+    obs: torch.Tensor
+    """Observations s, [B, *obs_shape] float32."""
+    acts: torch.Tensor
+    """Actions a, [B, *act_shape] (int64 for Discrete actions, float32 for Box ones)."""
+    next_obs: torch.Tensor | None = None
+    """Next observations s' (the true final observation where an episode ended), or None."""
+    terminated: torch.Tensor | None = None
+    """[B] flags, set where s' is a true terminal state (not a time-limit truncation), or None."""
+    logp: torch.Tensor | None = None
+    """[B] log pi(a|s) under the current policy (AIRL's discriminator subtracts it), or None."""
+    absorbing: torch.Tensor | None = None
+    """[B] bool flags for rows that stand for the absorbing state (DAC), or None for none."""
+
+    def __len__(self) -> int:
+        return len(self.obs)
+
+
+@runtime_checkable
+class AdversarialDiscriminator(Protocol):
+    """What the adversarial core (``imitlab.algorithms.adversarial.common``) needs of a
+    discriminator, an ``nn.Module``: the logits of a :class:`DiscriminatorBatch` are
+    ``logits(inputs(batch))``.
+
+    The two steps are apart because the core works on the inputs: a round encodes each batch
+    once and draws minibatches of rows from it, the gradient penalty differentiates the logits
+    at interpolates of expert and policy inputs, and the absorbing state is an input row with no
+    transition behind it. ``inputs`` may read any field of the batch (AIRL's reads s' and
+    log pi(a|s) and puts them in its rows for ``logits`` to combine).
+    """
+
+    absorbing: bool
+    """Whether the inputs carry the absorbing-state flag (``absorbing_input`` is meaningful)."""
+
+    def inputs(self, batch: DiscriminatorBatch) -> torch.Tensor:
+        """The network's input rows [B, d] for ``batch``."""
+        ...
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits [B] of input rows ``x`` [B, d]: positive where the pair looks like the expert's."""
+        ...
+
+    def absorbing_input(self, n: int) -> torch.Tensor:
+        """``n`` input rows that stand for the absorbing state after a true termination."""
+        ...
+
+    def parameters(self, recurse: bool = True) -> Iterator[nn.Parameter]:
+        """The trainable parameters (as ``nn.Module`` gives them)."""
+        ...
+
+
 class Discriminator(nn.Module):
+    """GAIL's discriminator D(s, a) (an :class:`AdversarialDiscriminator`); see the module's docstring."""
+
     def __init__(
         self,
         observation_space: gym.Space,
@@ -74,6 +139,10 @@ class Discriminator(nn.Module):
             x = torch.cat([x * (1 - flag), flag], -1)
         return x
 
+    def inputs(self, batch: DiscriminatorBatch) -> torch.Tensor:
+        """The network's input rows for ``batch``'s (s, a) pairs (and absorbing flags); the rest is unread."""
+        return self.encode(batch.obs, batch.acts, batch.absorbing)
+
     def absorbing_input(self, n: int) -> torch.Tensor:
         """``n`` copies of the absorbing state's input (all zeros but the flag)."""
         x = torch.zeros(n, self.input_dim)
@@ -81,6 +150,7 @@ class Discriminator(nn.Module):
         return x
 
     def forward(self, obs: torch.Tensor, acts: torch.Tensor, absorbing: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits of (s, a) pairs (``absorbing``: bool flags, or None for none)."""
         return self.net(self.encode(obs, acts, absorbing)).squeeze(-1)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:

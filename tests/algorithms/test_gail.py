@@ -49,6 +49,19 @@ def test_gail_validates_its_inputs(cartpole_demos):
         train_gail(env_id="CartPole-v1", demos=cartpole_demos, total_steps=10, config=GAILConfig(reward="argmax"))
     with pytest.raises(UserError, match="unknown environment"):
         train_gail(env_id="CartPol-v1", demos=cartpole_demos, total_steps=10)
+    with pytest.raises(UserError, match="unknown generator 'sac'; choose one of reinforce, ppo, trpo"):
+        train_gail(env_id="CartPole-v1", demos=cartpole_demos, total_steps=10, config=GAILConfig(generator="sac"))
+    with pytest.raises(UserError, match="normalize_obs / normalize_reward are for expert training; GAIL .* own GAILConfig"):
+        train_gail(env_id="CartPole-v1", demos=cartpole_demos, total_steps=10, config=GAILConfig(ppo=PPOConfig(normalize_obs=True)))
+
+
+def test_the_old_import_paths_still_work():
+    import imitlab.algorithms.adversarial.common as common
+    import imitlab.algorithms.adversarial.gail as new
+    import imitlab.algorithms.gail as old
+
+    assert (old.GAILConfig, old.train_gail) == (new.GAILConfig, new.train_gail)
+    assert (old.expert_inputs, old.terminal_weights) == (common.expert_inputs, common.terminal_weights)
 
 
 @pytest.fixture(scope="module")
@@ -84,11 +97,11 @@ def test_absorbing_state_adds_its_discounted_tail_at_terminations(cartpole_demos
     """The generator gets, at each policy termination, the step's own reward plus exactly
     gamma / (1 - gamma) times the absorbing state's reward, recomputed here from what the
     discriminator said (not through the code under test)."""
-    import imitlab.algorithms.gail as gail_mod
+    import imitlab.algorithms.adversarial.common as common  # where the rewards are read from the logits
     from imitlab.rl.ppo import PPO
 
     seen, scored = [], []
-    original_update, original_reward = PPO.update, gail_mod.gail_reward
+    original_update, original_reward = PPO.update, common.gail_reward
 
     def spy_update(self, batch, rewards):
         seen.append((batch.terminated.copy(), rewards.copy()))
@@ -100,7 +113,7 @@ def test_absorbing_state_adds_its_discounted_tail_at_terminations(cartpole_demos
         return r
 
     monkeypatch.setattr(PPO, "update", spy_update)
-    monkeypatch.setattr(gail_mod, "gail_reward", spy_reward)
+    monkeypatch.setattr(common, "gail_reward", spy_reward)
     cfg = gail_config("CartPole-v1", absorbing=True, reward="logit", ppo=PPOConfig(gamma=0.9))
     train_gail(env_id="CartPole-v1", demos=cartpole_demos, total_steps=1024, seed=0, config=cfg, eval_every=0, eval_episodes=2)
     term, rewards = seen[0]

@@ -19,7 +19,8 @@ def test_offline_gail_continuous_actions_follow_the_expert():
 
     demos = collect_demos(lambda obs: np.clip(-0.5 * obs[:, 2:3], -2, 2).astype(np.float32), "Pendulum-v1", episodes=4, seed=0)
     t = demos.to_transitions()
-    result = train_gail_offline(env_id="Pendulum-v1", demos=demos, seed=0, config=OfflineGAILConfig(iterations=1500), eval_every=0, eval_episodes=2)
+    result = train_gail_offline(env_id="Pendulum-v1", demos=demos, seed=0, config=OfflineGAILConfig(iterations=1500),
+                                eval_every=0, eval_episodes=2)
     err = np.abs(result.policy.act(t.obs) - t.acts).mean()
     baseline = np.abs(t.acts - t.acts.mean()).mean()  # predicting the mean action
     assert err < 0.5 * baseline
@@ -30,3 +31,10 @@ def test_offline_gail_validates(cartpole_demos):
         train_gail_offline(env_id="CartPole-v1", demos=cartpole_demos, config=OfflineGAILConfig(iterations=0))
     with pytest.raises(UserError, match="unknown reward form"):
         train_gail_offline(env_id="CartPole-v1", demos=cartpole_demos, config=OfflineGAILConfig(reward="x"))
+
+
+def test_the_old_import_path_still_works():
+    import imitlab.algorithms.adversarial.gail_offline as new
+    import imitlab.algorithms.gail_offline as old
+
+    assert (old.OfflineGAILConfig, old.train_gail_offline) == (new.OfflineGAILConfig, new.train_gail_offline)
