@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -56,7 +56,7 @@ REFUSALS = {
 
 def test_the_matrix_covers_every_command_and_task():
     """A command, expert algorithm or task added without a row here fails, rather than going untested."""
-    from imitlab.cli import train
+    from imitlab.cli.train import train
     from imitlab.experts.train import EXPERT_ALGOS
 
     assert set(TRAIN_ARGS) == set(train.commands)
@@ -64,7 +64,7 @@ def test_the_matrix_covers_every_command_and_task():
     assert set(ENVS) == DISCRETE | CONTINUOUS
 
 
-@lru_cache(maxsize=None)
+@cache
 def _not_ready(env_id: str) -> str | None:
     try:
         check_env_ready(env_id)
@@ -182,7 +182,7 @@ def small_ppo_rollouts(monkeypatch):
     from imitlab.rl import PPOConfig
 
     base = PPOConfig()
-    for env_id, entry in TASK_DEFAULTS.items():
+    for entry in TASK_DEFAULTS.values():
         cfg = entry.get("expert")
         if cfg is not None:
             small = replace(cfg, num_envs=min(cfg.num_envs, base.num_envs), num_steps=min(cfg.num_steps, base.num_steps))

@@ -1,22 +1,33 @@
-"""Per-task default hyperparameters, in one table. Anything not listed uses the dataclass defaults."""
+"""Per-task default hyperparameters and budgets, in one table, and :func:`config_for` to read it.
+
+Anything not listed uses the dataclass defaults. Which algorithm's config sits under which key, and
+where its budget comes from, is the algorithm registry's to say (:mod:`imitlab.algorithms.registry`).
+"""
 
 from __future__ import annotations
 
 import shlex
-from dataclasses import replace
+from dataclasses import fields, replace
 from functools import lru_cache
+from typing import Any
 
 from imitlab.algorithms.aggrevated import AggreVaTeDConfig
 from imitlab.algorithms.bc import BCConfig
 from imitlab.algorithms.dagger import DAggerConfig
 from imitlab.algorithms.gail import GAILConfig
+from imitlab.algorithms.gail_offline import OfflineGAILConfig
+from imitlab.algorithms.registry import expert_learner, get_algorithm
+from imitlab.errors import UserError
 from imitlab.rl import PPOConfig, ReinforceConfig, TRPOConfig
 from imitlab.rl.dqn import DQNConfig
 from imitlab.rl.sac import SACConfig
 
-# env id -> settings; "gail_steps" is the env-step budget the quickstart and benchmarks give GAIL,
-# "dagger_steps" and "aggrevated_steps" those of the interactive learners (benchmarks/interactive.py).
-# "expert" is the PPO expert learner's config, "expert_dqn" / "expert_sac" the other learners'.
+# env id -> settings. An algorithm's config is under its registry entry's ``table_key`` ("bc",
+# "gail", "gail_offline", "dagger", "aggrevated"; "expert", "expert_dqn", "expert_sac" for the
+# expert learners); a budget that is not a config field under its ``budget.task_key``:
+# "gail_steps" is the env-step budget the quickstart and benchmarks give GAIL, "dagger_steps" and
+# "aggrevated_steps" those of the interactive learners (benchmarks/interactive.py). BC's budget
+# is its config's ``epochs``, offline GAIL's its config's ``iterations``.
 # An expert's default budget is not kept here: it is the one that made the shipped expert
 # (:func:`zoo_expert_steps`), which the expert file records.
 TASK_DEFAULTS: dict[str, dict] = {
@@ -26,6 +37,7 @@ TASK_DEFAULTS: dict[str, dict] = {
         # Positive reward form (the GAILConfig default): CartPole rewards survival.
         "gail": GAILConfig(reinforce=ReinforceConfig(anneal_lr=True)),
         "gail_steps": 50_000,
+        "gail_offline": OfflineGAILConfig(),
         "dagger": DAggerConfig(),
         "dagger_steps": 10_000,
         "aggrevated": AggreVaTeDConfig(),
@@ -109,34 +121,84 @@ TASK_DEFAULTS: dict[str, dict] = {
 }
 
 
-def defaults_for(env_id: str, key: str, fallback):
+def defaults_for(env_id: str | None, key: str, fallback):
     """The table's entry ``key`` for ``env_id``, or ``fallback``."""
     return TASK_DEFAULTS.get(env_id, {}).get(key, fallback)
 
 
-def gail_config(env_id: str, **overrides) -> GAILConfig:
-    return replace(defaults_for(env_id, "gail", GAILConfig()), **overrides)
+def config_for(algo: str, env_id: str | None, **overrides: Any):
+    """The config of the registered algorithm ``algo`` on ``env_id``: the task's entry in the table
+    (else the config class's defaults), with ``overrides`` replacing fields.
+
+    Args:
+        algo: a registry name (``bc``, ``gail``, ``gail-offline``, ``dagger``, ``aggrevated``, or an
+            expert learner ``expert-ppo``, ``expert-dqn``, ``expert-sac``).
+        env_id: the task; None (or an env without an entry) gives the config's defaults.
+        **overrides: config fields to set.
+
+    Raises:
+        UserError: an unknown algorithm, or an override that is not a field of its config.
+    """
+    spec = get_algorithm(algo)
+    config_class = spec.config_class
+    unknown = set(overrides) - {f.name for f in fields(config_class)}
+    if unknown:
+        raise UserError(f"{config_class.__name__} has no field {sorted(unknown)[0]!r}; "
+                        f"its fields are {', '.join(f.name for f in fields(config_class))}")
+    return replace(defaults_for(env_id, spec.table_key, config_class()), **overrides)
 
 
-def bc_config(env_id: str, **overrides) -> BCConfig:
-    return replace(defaults_for(env_id, "bc", BCConfig()), **overrides)
+def budget_for(algo: str, env_id: str | None) -> int | None:
+    """The task's default budget of the registered algorithm ``algo`` on ``env_id`` (None: the
+    fallback, the budget of an env without task defaults), in the algorithm's budget unit.
+
+    A config-field budget (BC's epochs, offline GAIL's iterations) is the task config's; any other
+    is the table's ``budget.task_key`` entry, else the registry's fallback (None for the expert
+    learners, whose default is the shipped expert's: :func:`zoo_expert_steps`).
+    """
+    spec = get_algorithm(algo)
+    budget = spec.budget
+    if budget.in_config:
+        return int(getattr(config_for(algo, env_id), budget.param))
+    if budget.task_key is None:
+        return budget.fallback
+    value = defaults_for(env_id, budget.task_key, budget.fallback)
+    return None if value is None else int(value)
 
 
-def dagger_config(env_id: str, **overrides) -> DAggerConfig:
-    return replace(defaults_for(env_id, "dagger", DAggerConfig()), **overrides)
+# The per-algorithm helpers predate config_for; they stay for the code and docs that import them.
+def bc_config(env_id: str | None, **overrides) -> BCConfig:
+    """``config_for("bc", env_id, **overrides)``."""
+    return config_for("bc", env_id, **overrides)
 
 
-def aggrevated_config(env_id: str, **overrides) -> AggreVaTeDConfig:
-    return replace(defaults_for(env_id, "aggrevated", AggreVaTeDConfig()), **overrides)
+def gail_config(env_id: str | None, **overrides) -> GAILConfig:
+    """``config_for("gail", env_id, **overrides)``."""
+    return config_for("gail", env_id, **overrides)
+
+
+def gail_offline_config(env_id: str | None, **overrides) -> OfflineGAILConfig:
+    """``config_for("gail-offline", env_id, **overrides)``."""
+    return config_for("gail-offline", env_id, **overrides)
+
+
+def dagger_config(env_id: str | None, **overrides) -> DAggerConfig:
+    """``config_for("dagger", env_id, **overrides)``."""
+    return config_for("dagger", env_id, **overrides)
+
+
+def aggrevated_config(env_id: str | None, **overrides) -> AggreVaTeDConfig:
+    """``config_for("aggrevated", env_id, **overrides)``."""
+    return config_for("aggrevated", env_id, **overrides)
 
 
 EXPERT_CONFIGS = {"ppo": PPOConfig, "dqn": DQNConfig, "sac": SACConfig}
 
 
-def expert_config(env_id: str, algo: str = "ppo", **overrides):
-    """The expert learner's config for ``env_id``: a PPOConfig, DQNConfig or SACConfig."""
-    key = "expert" if algo == "ppo" else f"expert_{algo}"
-    return replace(defaults_for(env_id, key, EXPERT_CONFIGS[algo]()), **overrides)
+def expert_config(env_id: str | None, algo: str = "ppo", **overrides):
+    """The expert learner's config for ``env_id``: a PPOConfig, DQNConfig or SACConfig
+    (``config_for("expert-" + algo, env_id, **overrides)``)."""
+    return config_for(expert_learner(algo).name, env_id, **overrides)
 
 
 def _command_option(tokens: list[str], name: str) -> str | None:

@@ -13,9 +13,8 @@ import click
 
 from imitlab.algorithms.bc import train_bc
 from imitlab.algorithms.gail import train_gail
-from imitlab.bench.grid import base_budget
 from imitlab.data.collect import collect_demos
-from imitlab.defaults import bc_config, gail_config
+from imitlab.defaults import budget_for, config_for
 from imitlab.evaluation import evaluate, random_actor
 from imitlab.experts import load_expert
 from imitlab.plots import plot_learning_curves
@@ -44,11 +43,11 @@ def run_quickstart(*, out: str, env_id: str = "CartPole-v1", seed: int = 0, n_de
         "expert": evaluate(expert, env_id, episodes=50, seed=eval_seed),
     }
     say("training BC")
-    bc = train_bc(env_id=env_id, demos=demos, seed=seed, config=bc_config(env_id), out=out_dir / "bc", progress=progress)
-    gail_steps = base_budget("gail", env_id)
+    bc = train_bc(env_id=env_id, demos=demos, seed=seed, config=config_for("bc", env_id), out=out_dir / "bc", progress=progress)
+    gail_steps = budget_for("gail", env_id)  # the task's, as the bench gives it
     say(f"training GAIL for {gail_steps} env steps (from a random policy)")
     gail = train_gail(
-        env_id=env_id, demos=demos, total_steps=gail_steps, seed=seed, config=gail_config(env_id),
+        env_id=env_id, demos=demos, total_steps=gail_steps, seed=seed, config=config_for("gail", env_id),
         out=out_dir / "gail", eval_every=5_000, progress=progress,
     )
     say("evaluating over 50 episodes")

@@ -4,6 +4,7 @@ that an expert fits the env."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal, get_args
 
 import gymnasium as gym
 import numpy as np
@@ -13,7 +14,9 @@ from imitlab.errors import UserError
 from imitlab.experts import Expert, as_expert
 from imitlab.policies import Policy
 
-SCHEDULES = ("linear", "exponential", "constant")
+Schedule = Literal["linear", "exponential", "constant"]
+"""How the expert's share of the roll-in (DAgger's beta, AggreVaTeD's alpha) changes by round."""
+SCHEDULES: tuple[str, ...] = get_args(Schedule)
 
 
 def mixture_weight(schedule: str, round_idx: int, *, decay_rounds: int, p: float) -> float:

@@ -40,6 +40,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Literal, get_args
 
 import gymnasium as gym
 import numpy as np
@@ -48,6 +49,7 @@ import torch
 from imitlab.algorithms._inputs import obs_stats
 from imitlab.algorithms._interactive import (
     MixtureActor,
+    Schedule,
     check_schedule,
     checked_expert,
     mixture_weight,
@@ -66,29 +68,51 @@ from imitlab.sampling import RolloutSampler
 from imitlab.training import TrainingRun, TrainResult
 from imitlab.utils import seed_everything
 
+Baseline = Literal["mean", "expert"]
+"""Continuous actions' V*(s): the mean Q* of the sampled actions, or Q* of the expert's action."""
+BASELINES: tuple[str, ...] = get_args(Baseline)
+
 
 @dataclass(frozen=True)
 class AggreVaTeDConfig:
     """AggreVaTeD hyperparameters. An iteration is ``num_envs`` (K) roll-ins of ``horizon`` (H) steps."""
 
     num_envs: int = 8
+    """K: parallel roll-ins per iteration."""
     horizon: int = 125
-    alpha_schedule: str = "linear"  # linear, exponential or constant (see _interactive.mixture_weight)
-    alpha_decay_rounds: int = 4  # linear: iterations from alpha = 1 to alpha = 0
-    alpha_p: float = 0.5  # exponential: alpha = p ** iteration; constant: alpha = p
+    """H: steps of each roll-in per iteration."""
+    alpha_schedule: Schedule = "linear"
+    """How alpha (the expert's share of the roll-in) changes by iteration (see ``_interactive.mixture_weight``)."""
+    alpha_decay_rounds: int = 4
+    """linear: iterations for alpha to fall from 1 to 0."""
+    alpha_p: float = 0.5
+    """exponential: alpha = p ** iteration; constant: alpha = p."""
     learner_deterministic: bool = False
-    epochs: int = 4  # passes over an iteration's states
+    """Roll in with the learner's most likely action, not a sample."""
+    epochs: int = 4
+    """Passes over an iteration's states (all states so far, with ``aggregate``)."""
     batch_size: int = 128
+    """States per gradient step."""
     lr: float = 3e-3
+    """Adam's learning rate."""
     hidden: tuple[int, ...] = (64, 64)
-    aggregate: bool = True  # train on all states so far, not only this iteration's
-    squash: bool = True  # continuous: a tanh-squashed Gaussian, so sampled actions stay in bounds
-    init_log_std: float = -0.5  # continuous: the learner's initial log-std (unit action space)
-    per_state_scale: bool = False  # continuous: scale each state's advantages to unit std
-    action_samples: int = 8  # continuous: actions drawn per state for the likelihood-ratio loss
-    baseline: str = "mean"  # continuous: V*(s) = mean Q* of the samples, or "expert": Q*(s, expert action)
-    mc_horizon: int = 100  # Monte-Carlo Q*: steps per roll-out (when the expert has no critic)
+    """Hidden layer sizes of the policy."""
+    aggregate: bool = True
+    """Train on all states visited so far, not only this iteration's."""
+    squash: bool = True
+    """Continuous actions: a tanh-squashed Gaussian, so sampled actions stay in bounds."""
+    init_log_std: float = -0.5
+    """Continuous actions: the learner's initial log-std (unit action space)."""
+    per_state_scale: bool = False
+    """Continuous actions: scale each state's advantages to unit std."""
+    action_samples: int = 8
+    """Continuous actions: actions drawn per state for the likelihood-ratio loss."""
+    baseline: Baseline = "mean"
+    """Continuous actions: V*(s) is the mean Q* of the sampled actions (mean) or Q* of the expert's action (expert)."""
+    mc_horizon: int = 100
+    """Monte-Carlo Q* roll-out length (experts without a critic)."""
     mc_gamma: float = 0.99
+    """Monte-Carlo Q* discount (experts without a critic)."""
 
 
 def train_aggrevated(
@@ -127,7 +151,7 @@ def train_aggrevated(
     for name in ("num_envs", "horizon", "epochs", "batch_size", "action_samples", "mc_horizon"):
         positive(name, getattr(cfg, name))
     check_schedule(cfg.alpha_schedule, cfg.alpha_p)
-    if cfg.baseline not in ("mean", "expert"):
+    if cfg.baseline not in BASELINES:
         raise UserError(f"unknown baseline {cfg.baseline!r}; use 'mean' or 'expert'")
     obs_space, act_space = env_spaces(env_id)
     discrete = isinstance(act_space, gym.spaces.Discrete)
@@ -254,7 +278,7 @@ def train_aggrevated(
                     total_loss += loss.detach() * len(idx)
 
         mean_q = q_sum / q_count if resample else float(q.mean())
-        stats = {"alpha": actor.p, "loss": float(total_loss) / (rows * cfg.epochs), "mean_q": mean_q,
+        stats = {"mixture_alpha": actor.p, "loss": float(total_loss) / (rows * cfg.epochs), "mean_q": mean_q,
                  "mc_env_steps": mc_steps,
                  "episode_return": float(batch.episode_returns.mean()) if len(batch.episode_returns) else float("nan")}
         run.advance(batch.num_steps, stats, step=sampler.total_steps)

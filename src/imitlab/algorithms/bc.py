@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import asdict, dataclass, field
+from typing import Literal, get_args
 
 import numpy as np
 import torch
@@ -37,40 +38,47 @@ from imitlab.utils import seed_everything
 # minibatch order (and changing the split does not change anything else).
 _SPLIT_STREAM = 0xB0C
 
+ContinuousLoss = Literal["nll", "mse"]
+CONTINUOUS_LOSSES: tuple[str, ...] = get_args(ContinuousLoss)
+
 
 @dataclass(frozen=True)
 class BCConfig:
     """Behavioral cloning's hyperparameters. The defaults train to convergence with early stopping."""
 
-    #: Most passes over the training share. With early stopping (``validation_fraction`` > 0) a
-    #: ceiling, generous so that it seldom binds; without it, the exact number of passes.
     epochs: int = 1000
-    #: Transitions per gradient step.
+    """Most passes over the training share: with early stopping (``validation_fraction`` > 0) a
+    ceiling, generous so that it seldom binds; without it, the exact number of passes."""
     batch_size: int = 128
-    #: Adam's learning rate.
+    """Transitions per gradient step."""
     lr: float = 3e-3
-    #: Adam's (L2) weight decay.
+    """Adam's learning rate."""
     weight_decay: float = 0.0
-    #: The policy network.
+    """Adam's (L2) weight decay."""
     policy: PolicySpec = field(default_factory=PolicySpec)
-    #: Loss for continuous actions: "nll" (Gaussian log-likelihood) or "mse" (squared error of the mean).
-    continuous_loss: str = "nll"
-    #: Share of the demos held out to choose the weights kept and when to stop: whole episodes when
-    #: this share of the episodes is one or more (so from 5 episodes at 0.2), else single
-    #: transitions; drawn from the run's seed. 0 holds nothing out: all demos train for exactly
-    #: ``epochs`` epochs and the last weights are kept (BC before early stopping).
+    """The policy network."""
+    continuous_loss: ContinuousLoss = "nll"
+    """Loss for continuous actions: nll (Gaussian log-likelihood) or mse (squared error of the mean)."""
     validation_fraction: float = 0.2
-    #: Stop once the held-out score has not improved for this many epochs and ``patience_steps``
-    #: gradient steps (both: an epoch of a small demo set is a step or two, of a large one hundreds).
+    """Share of the demos held out for early stopping and to choose the weights kept (0: none, train
+    all epochs and keep the last weights).
+
+    Whole episodes when this share of the episodes is one or more (so from 5 episodes at 0.2), else
+    single transitions; drawn from the run's seed. 0 holds nothing out: all demos train for exactly
+    ``epochs`` epochs and the last weights are kept (BC before early stopping)."""
     patience: int = 10
-    #: The gradient steps without improvement that ``patience`` also asks for.
+    """Epochs without held-out improvement before stopping (``patience_steps`` gradient steps too).
+
+    Both must pass: an epoch of a small demo set is a step or two, of a large one hundreds."""
     patience_steps: int = 500
-    #: Gradient steps before any stop: until then the latest weights count as the best, so that a
-    #: lucky early dip of a small, noisy held-out set cannot end training or pick barely trained
-    #: weights. Small demo sets need it most: on the classic bench's Pendulum-v1 demos, seed 1, BC
-    #: kept the weights of epoch 16 without it (normalized score 0.39 from 10 demos) and of epoch
-    #: 106 with it (0.80); from 4 demos, seeds 0-2 scored 0.01 on average without it, 0.32 with it.
+    """Gradient steps without held-out improvement that stopping also asks for (besides ``patience``)."""
     min_steps: int = 1000
+    """Gradient steps before any stop; until then the latest weights count as the best.
+
+    So a lucky early dip of a small, noisy held-out set cannot end training or pick barely trained
+    weights. Small demo sets need it most: on the classic bench's Pendulum-v1 demos, seed 1, BC
+    kept the weights of epoch 16 without it (normalized score 0.39 from 10 demos) and of epoch
+    106 with it (0.80); from 4 demos, seeds 0-2 scored 0.01 on average without it, 0.32 with it."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +163,7 @@ def train_bc(
     if not 0 <= config.validation_fraction < 1:
         raise UserError(f"validation_fraction must be in [0, 1), got {config.validation_fraction}; "
                         "0 holds nothing out and trains for exactly `epochs` epochs")
-    if config.continuous_loss not in ("nll", "mse"):
+    if config.continuous_loss not in CONTINUOUS_LOSSES:
         raise UserError(f"unknown continuous_loss {config.continuous_loss!r}; use 'nll' or 'mse'")
     lengths = demos.lengths() if isinstance(demos, Demonstrations) else None
     trans, obs_space, act_space = expert_transitions(env_id, demos)
@@ -231,17 +239,26 @@ class EarlyStopping:
 def _train_epoch(policy: Policy, optimizer: torch.optim.Optimizer, obs: torch.Tensor, acts: torch.Tensor,
                  rng: np.random.Generator, config: BCConfig) -> float:
     """One pass over ``obs``/``acts`` in shuffled minibatches; the mean training loss."""
+    total_loss = torch.zeros(())
+    bc_epoch(policy, optimizer, obs, acts, rng, batch_size=config.batch_size, continuous_loss=config.continuous_loss,
+             total_loss=total_loss)
+    return float(total_loss) / len(obs)
+
+
+def bc_epoch(policy: Policy, optimizer: torch.optim.Optimizer, obs: torch.Tensor, acts: torch.Tensor,
+             rng: np.random.Generator, *, batch_size: int, continuous_loss: str, total_loss: torch.Tensor) -> None:
+    """One pass of BC gradient steps over ``obs``/``acts`` in minibatches shuffled by ``rng``
+    (DAgger's rounds take them too), adding each minibatch's loss times its size to ``total_loss``
+    in place: a caller's running sum over several passes then adds in the same order as one loop."""
     n = len(obs)
     perm = torch.from_numpy(rng.permutation(n))
-    total_loss = torch.zeros(())
-    for start in range(0, n, config.batch_size):
-        idx = perm[start : start + config.batch_size]
-        loss = bc_loss(policy, obs[idx], acts[idx], config.continuous_loss)
+    for start in range(0, n, batch_size):
+        idx = perm[start : start + batch_size]
+        loss = bc_loss(policy, obs[idx], acts[idx], continuous_loss)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         total_loss += loss.detach() * len(idx)
-    return float(total_loss) / n
 
 
 @torch.no_grad()

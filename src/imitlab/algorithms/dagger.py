@@ -23,11 +23,12 @@ import torch
 from imitlab.algorithms._inputs import expert_transitions, obs_stats
 from imitlab.algorithms._interactive import (
     MixtureActor,
+    Schedule,
     check_schedule,
     checked_expert,
     mixture_weight,
 )
-from imitlab.algorithms.bc import bc_loss
+from imitlab.algorithms.bc import CONTINUOUS_LOSSES, ContinuousLoss, bc_epoch
 from imitlab.data.collect import executed_actions
 from imitlab.data.demos import Demonstrations, Transitions
 from imitlab.envs.spaces import is_discrete
@@ -45,16 +46,27 @@ class DAggerConfig:
     """DAgger hyperparameters. A round is ``steps_per_round`` env steps over ``num_envs`` envs."""
 
     num_envs: int = 8
+    """Envs rolled in side by side."""
     steps_per_round: int = 1_000
-    beta_schedule: str = "linear"  # linear, exponential or constant (see _interactive.mixture_weight)
-    beta_decay_rounds: int = 4  # linear: rounds from beta = 1 to beta = 0
-    beta_p: float = 0.5  # exponential: beta = p ** round; constant: beta = p
-    learner_deterministic: bool = False  # roll in with the learner's most likely action, not a sample
-    epochs: int = 4  # BC passes over the aggregated data after each round
+    """Env steps rolled in per round (rounded down to a multiple of ``num_envs``)."""
+    beta_schedule: Schedule = "linear"
+    """How beta (the expert's share of the roll-in) changes by round (see ``_interactive.mixture_weight``)."""
+    beta_decay_rounds: int = 4
+    """linear: rounds for beta to fall from 1 to 0."""
+    beta_p: float = 0.5
+    """exponential: beta = p ** round; constant: beta = p."""
+    learner_deterministic: bool = False
+    """Roll in with the learner's most likely action, not a sample."""
+    epochs: int = 4
+    """BC passes over the aggregated data per round."""
     batch_size: int = 128
+    """Transitions per gradient step."""
     lr: float = 3e-3
+    """Adam's learning rate."""
     hidden: tuple[int, ...] = (64, 64)
-    continuous_loss: str = "nll"  # "nll" or "mse", as in BC
+    """Hidden layer sizes of the policy."""
+    continuous_loss: ContinuousLoss = "nll"
+    """Loss for continuous actions: nll (Gaussian log-likelihood) or mse (squared error of the mean), as in BC."""
 
 
 def train_dagger(
@@ -96,7 +108,7 @@ def train_dagger(
     positive("epochs", cfg.epochs)
     positive("batch_size", cfg.batch_size)
     check_schedule(cfg.beta_schedule, cfg.beta_p)
-    if cfg.continuous_loss not in ("nll", "mse"):
+    if cfg.continuous_loss not in CONTINUOUS_LOSSES:
         raise UserError(f"unknown continuous_loss {cfg.continuous_loss!r}; use 'nll' or 'mse'")
     trans = expert_transitions(env_id, demos)[0] if demos is not None else None
     obs_space, act_space = env_spaces(env_id)
@@ -156,16 +168,10 @@ def train_dagger(
             obs_t, acts_t = torch.from_numpy(data_obs[:n]), torch.from_numpy(data_acts[:n])
             total_loss = torch.zeros(())
             for _ in range(cfg.epochs):
-                perm = torch.from_numpy(rng.permutation(n))
-                for start in range(0, n, cfg.batch_size):
-                    idx = perm[start : start + cfg.batch_size]
-                    loss = bc_loss(policy, obs_t[idx], acts_t[idx], cfg.continuous_loss)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    total_loss += loss.detach() * len(idx)
+                bc_epoch(policy, optimizer, obs_t, acts_t, rng, batch_size=cfg.batch_size,
+                         continuous_loss=cfg.continuous_loss, total_loss=total_loss)
 
-        stats = {"beta": actor.p, "dataset_size": n, "bc_loss": float(total_loss) / (n * cfg.epochs),
+        stats = {"mixture_beta": actor.p, "dataset_size": n, "bc_loss": float(total_loss) / (n * cfg.epochs),
                  "episode_return": float(batch.episode_returns.mean()) if len(batch.episode_returns) else float("nan")}
         run.advance(batch.num_steps, stats, step=sampler.total_steps)
         last = round_idx == n_rounds - 1

@@ -3,33 +3,19 @@ refuse bad input before any work starts."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 
+from imitlab.algorithms.registry import ALGORITHMS, AlgorithmSpec
 from imitlab.errors import UserError
 
-
-@dataclass(frozen=True)
-class AlgoSpec:
-    """How the bench runs one algorithm: whether it learns from demos, and its budget's unit."""
-
-    uses_demos: bool
-    unit: str  # "epochs", "env_steps" or "iterations"
-    default_key: str | None  # its budget's key in defaults.TASK_DEFAULTS (None: from its config)
-    fallback_budget: int  # for tasks whose defaults lack one
-    resumable: bool = True  # checkpoints its runs, so a cell cut off resumes instead of starting over
-
-
-ALGOS: dict[str, AlgoSpec] = {
-    "bc": AlgoSpec(uses_demos=True, unit="epochs", default_key=None, fallback_budget=10, resumable=False),
-    "gail": AlgoSpec(uses_demos=True, unit="env_steps", default_key="gail_steps", fallback_budget=100_000),
-    "gail-offline": AlgoSpec(uses_demos=True, unit="iterations", default_key=None, fallback_budget=1_000),
-    # Interactive: they query the expert on their own states and take no demos (n_demos = 0).
-    "dagger": AlgoSpec(uses_demos=False, unit="env_steps", default_key="dagger_steps", fallback_budget=20_000),
-    "aggrevated": AlgoSpec(uses_demos=False, unit="env_steps", default_key="aggrevated_steps", fallback_budget=20_000),
-}
+# The algorithms the bench runs: the registry's imitation algorithms, read live (an algorithm
+# registered later is in it). Each says whether it learns from demos (``uses_demos``), its budget's
+# unit (``unit``) and whether a cell cut off resumes (``resumable``).
+ALGOS: Mapping[str, AlgorithmSpec] = ALGORITHMS
 
 INTERACTIVE = 0  # the n_demos of a cell whose algorithm takes no demos
 CURVE_POINTS = 10  # evaluations per run, so every run draws a learning curve of the same density
@@ -120,18 +106,16 @@ def grid_cells(*, algos: list[str], envs: list[str], demos: list[int], seeds: li
 def base_budget(algo: str, env_id: str | None) -> int:
     """The task default budget of ``algo`` on ``env_id``, or the algorithm's fallback.
 
-    The bench's budgets and the ``imitlab train`` commands' defaults both come from here.
+    The bench's budgets and the ``imitlab train`` commands' defaults both come from here (it is
+    :func:`imitlab.defaults.budget_for`, which reads the algorithm registry and the defaults table).
     ``env_id`` None gives the fallback: the budget of an env without task defaults.
     """
-    from imitlab.algorithms.gail_offline import OfflineGAILConfig
-    from imitlab.defaults import bc_config, defaults_for
+    from imitlab.defaults import budget_for
 
-    spec = ALGOS[algo]
-    if algo == "bc":
-        return bc_config(env_id).epochs
-    if algo == "gail-offline":
-        return defaults_for(env_id, "gail_offline", OfflineGAILConfig()).iterations
-    return int(defaults_for(env_id, spec.default_key, spec.fallback_budget))
+    budget = budget_for(algo, env_id)
+    if budget is None:
+        raise UserError(f"{algo} has no default budget; give one")
+    return budget
 
 
 def cell_budget(algo: str, env_id: str, scale: float) -> int:

@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,7 @@ def run_cell(cell: Cell, *, out_dir: str, budget_scale: float, eval_episodes: in
     cut off, continues from it instead of starting over."""
     import torch
 
+    from imitlab.defaults import config_for
     from imitlab.experts import load_expert
     from imitlab.runlog import read_config
     from imitlab.utils import versions
@@ -94,55 +95,26 @@ def run_cell(cell: Cell, *, out_dir: str, budget_scale: float, eval_episodes: in
     budget = cell_budget(cell.algo, cell.env, budget_scale)
     every = eval_every(budget)
     common: dict[str, Any] = {"env_id": cell.env, "seed": cell.seed, "eval_every": every, "eval_episodes": eval_episodes}
+    spec = ALGOS[cell.algo]
     run_dir = None
-    if ALGOS[cell.algo].resumable:
+    if spec.resumable:
         run_dir = cell_dir(out_dir, cell)
         resume = (run_dir / "checkpoint.pt").is_file()
         if not resume:
             shutil.rmtree(run_dir, ignore_errors=True)  # a start cut off before its first checkpoint
         common.update(out=run_dir, resume=resume)
-    demos, demo_info, expert_spec = None, None, "zoo"
-    if ALGOS[cell.algo].uses_demos:
-        demos = demo_subset(out_dir, cell.env, cell.n_demos)
+    inputs: dict[str, Any] = {}
+    demo_info, expert_spec = None, "zoo"
+    if spec.uses_demos:
+        inputs["demos"] = demos = demo_subset(out_dir, cell.env, cell.n_demos)
         demo_info = {"file": str(demo_path(".", cell.env)), "episodes": demos.n_episodes,
                      "transitions": demos.n_transitions, "expert_mean_return": demos.metadata["expert_mean_return"]}
-
-    if cell.algo == "bc":
-        from imitlab.algorithms.bc import train_bc
-        from imitlab.defaults import bc_config
-
-        config = bc_config(cell.env, epochs=budget)
-        result = train_bc(demos=demos, config=config, **common)
-    elif cell.algo == "gail":
-        from imitlab.algorithms.gail import train_gail
-        from imitlab.defaults import gail_config
-
-        config = gail_config(cell.env)
-        result = train_gail(demos=demos, total_steps=budget, config=config, **common)
-    elif cell.algo == "gail-offline":
-        from imitlab.algorithms.gail_offline import (
-            OfflineGAILConfig,
-            train_gail_offline,
-        )
-        from imitlab.defaults import defaults_for
-
-        config = replace(defaults_for(cell.env, "gail_offline", OfflineGAILConfig()), iterations=budget)
-        result = train_gail_offline(demos=demos, config=config, **common)
-    elif cell.algo == "dagger":
-        from imitlab.algorithms.dagger import train_dagger
-        from imitlab.defaults import dagger_config
-
-        config = dagger_config(cell.env)
-        result = train_dagger(expert=load_expert(expert_spec, cell.env), total_steps=budget, config=config, **common)
-    elif cell.algo == "aggrevated":
-        from imitlab.algorithms.aggrevated import train_aggrevated
-        from imitlab.defaults import aggrevated_config
-
-        expert_spec = q_expert_spec(cell.env)
-        config = aggrevated_config(cell.env)
-        result = train_aggrevated(expert=load_expert(expert_spec, cell.env), total_steps=budget, config=config, **common)
-    else:  # grid.check_algos refuses these before any work starts
-        raise ValueError(f"unknown algorithm {cell.algo!r}")
+    if spec.needs_expert:
+        if "q_expert" in spec.needs:
+            expert_spec = q_expert_spec(cell.env)
+        inputs["expert"] = load_expert(expert_spec, cell.env)
+    config, budget_kwargs = spec.apply_budget(config_for(cell.algo, cell.env), budget)
+    result = spec.train_fn(config=config, **inputs, **budget_kwargs, **common)
 
     final = result.final
     resumed_at = read_config(run_dir).get("resumed_at", []) if run_dir is not None else []
@@ -150,7 +122,7 @@ def run_cell(cell: Cell, *, out_dir: str, budget_scale: float, eval_episodes: in
         **asdict(cell),
         "resumed_at": resumed_at,
         "budget": budget,
-        "budget_unit": ALGOS[cell.algo].unit,
+        "budget_unit": spec.unit,
         "expert": expert_spec,
         "demos": demo_info,
         "env_steps": int(result.history[-1]["env_steps"]) if result.history else 0,
@@ -201,7 +173,7 @@ def check_bench_inputs(*, algos: list[str], envs: list[str], demos: list[int], s
     for env in envs:
         check_env_ready(env)
         load_expert("zoo", env)  # every algorithm needs the shipped expert, for demos or queries
-        if "aggrevated" in algos:
+        if any("q_expert" in ALGOS[algo].needs for algo in algos):
             require_q(env, load_expert(q_expert_spec(env), env))
 
 

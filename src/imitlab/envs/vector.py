@@ -107,8 +107,9 @@ def make_vec_env(env_id: str, num_envs: int, *, backend: str = "auto") -> VecEnv
     Args:
         env_id: a gymnasium id.
         num_envs: number of parallel copies (stepped in this process).
-        backend: ``"auto"`` uses imitlab's numpy-batched version where one exists (CartPole),
-            else gymnasium's SyncVectorEnv; ``"gymnasium"`` forces the latter.
+        backend: ``"auto"`` uses imitlab's numpy-batched version where one exists (the classic
+            control tasks in ``imitlab.envs.classic.BATCHED_ENVS``: CartPole, Acrobot, Pendulum,
+            MountainCar), else gymnasium's SyncVectorEnv; ``"gymnasium"`` forces the latter.
     """
     spec = check_env_id(env_id)
     if num_envs < 1:

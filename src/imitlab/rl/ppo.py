@@ -2,8 +2,9 @@
 that trains experts on an environment's own reward.
 
 :class:`PPO` only optimises: ``update(batch, rewards)`` takes a batch from the sampler and the
-rewards to learn from (the env's for an expert, the discriminator's for GAIL). :func:`train_ppo`
-is the expert-training loop around it.
+rewards to learn from (the env's for an expert, the discriminator's for GAIL). The loops around it
+are GAIL's (:func:`imitlab.algorithms.gail.train_gail`) and expert training's
+(:func:`imitlab.experts.train.train_expert`, ``algo="ppo"``).
 """
 
 from __future__ import annotations
@@ -24,23 +25,41 @@ class PPOConfig:
     """PPO hyperparameters. ``num_envs * num_steps`` env steps make one rollout batch."""
 
     num_envs: int = 8
+    """Envs stepped side by side."""
     num_steps: int = 128
+    """Steps per env in each rollout batch."""
     lr: float = 3e-4
+    """Adam's learning rate (policy and value network)."""
     epochs: int = 10
+    """Passes over each batch."""
     minibatch_size: int = 256
+    """Transitions per gradient step."""
     gamma: float = 0.99
+    """Discount."""
     lam: float = 0.95
+    """GAE's lambda."""
     clip: float = 0.2
+    """Clip range of the probability ratio."""
     ent_coef: float = 0.0
+    """Weight of the entropy bonus."""
     vf_coef: float = 0.5
+    """Weight of the value loss."""
     max_grad_norm: float = 0.5
+    """Gradient-norm clip."""
     norm_adv: bool = True
-    anneal_lr: bool = False  # decay the learning rate linearly to 0 over the run
-    # Expert training on the env's reward only (GAIL normalises from the demonstrations):
-    obs_norm_from_bounds: bool = False  # scale observations to [-1, 1] by the space's (finite) bounds
-    normalize_obs: bool = False  # running mean/std of the observations seen (frozen into the saved policy)
-    normalize_reward: bool = False  # divide rewards by the running std of the discounted return
+    """Standardise advantages within each minibatch."""
+    anneal_lr: bool = False
+    """Decay the learning rate linearly to 0 over the run."""
+    obs_norm_from_bounds: bool = False
+    """Expert training: scale observations to [-1, 1] by the space's (finite) bounds.
+
+    Expert training on the env's reward only: GAIL normalises from the demonstrations."""
+    normalize_obs: bool = False
+    """Expert training: running mean/std of the observations seen (frozen into the saved policy)."""
+    normalize_reward: bool = False
+    """Expert training: divide rewards by the running std of the discounted return."""
     hidden: tuple[int, ...] = field(default=(64, 64))
+    """Hidden layer sizes of the value network (and of an expert's policy)."""
 
 
 class PPO:

@@ -10,6 +10,7 @@ cut; ``none`` subtracts nothing. One gradient step per batch: the data are on-po
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 import torch
@@ -20,24 +21,41 @@ from imitlab.policies import Policy
 from imitlab.rl.value import ValueFunction
 from imitlab.sampling import Batch
 
-BASELINES = ("learned", "mean", "none")
+Baseline = Literal["learned", "mean", "none"]
+"""What REINFORCE subtracts from the return: a fitted value function, a running mean, or nothing."""
+BASELINES: tuple[str, ...] = get_args(Baseline)
 
 
 @dataclass(frozen=True)
 class ReinforceConfig:
+    """REINFORCE hyperparameters. ``num_envs * num_steps`` env steps make one batch, and one gradient step."""
+
     num_envs: int = 8
+    """Envs stepped side by side."""
     num_steps: int = 64
+    """Steps per env in each batch."""
     lr: float = 3e-3
+    """Adam's learning rate of the policy."""
     gamma: float = 0.99
-    baseline: str = "learned"
-    normalize_returns: bool = True  # standardise (return - baseline) over the batch
+    """Discount."""
+    baseline: Baseline = "learned"
+    """What is subtracted from the return: learned (a value function), mean (running mean) or none."""
+    normalize_returns: bool = True
+    """Standardise (return - baseline) over the batch."""
     ent_coef: float = 0.0
+    """Weight of the entropy bonus."""
     max_grad_norm: float = 1.0
+    """Gradient-norm clip."""
     value_lr: float = 1e-3
+    """Adam's learning rate of the value network (learned baseline)."""
     value_epochs: int = 5
+    """Passes of value regression over each batch (learned baseline)."""
     value_minibatch_size: int = 128
+    """Transitions per value-regression step (learned baseline)."""
     anneal_lr: bool = False
+    """Decay the learning rate linearly to 0 over the run."""
     hidden: tuple[int, ...] = (64, 64)
+    """Hidden layer sizes of the value network."""
 
 
 class Reinforce:

@@ -42,20 +42,36 @@ def conjugate_gradient(fvp, b: torch.Tensor, iters: int = 10, tol: float = 1e-10
 
 @dataclass(frozen=True)
 class TRPOConfig:
-    num_envs: int = 16  # TRPO takes one step per batch: a larger batch steadies it
+    """TRPO hyperparameters. ``num_envs * num_steps`` env steps make one batch, and one policy step."""
+
+    num_envs: int = 16
+    """Envs stepped side by side: TRPO takes one step per batch, and a larger batch steadies it."""
     num_steps: int = 128
+    """Steps per env in each batch."""
     max_kl: float = 0.01
+    """KL radius of the trust region."""
     cg_iters: int = 10
+    """Conjugate-gradient iterations of the natural-gradient step."""
     cg_damping: float = 0.1
+    """Damping added to the Fisher-vector products."""
     backtrack_iters: int = 10
+    """Most line-search steps."""
     backtrack_coef: float = 0.8
+    """Step shrink factor per line-search step."""
     gamma: float = 0.99
+    """Discount."""
     lam: float = 0.95
+    """GAE's lambda."""
     ent_coef: float = 0.0
+    """Weight of the entropy bonus in the surrogate."""
     value_lr: float = 1e-3
+    """Adam's learning rate of the value network."""
     value_epochs: int = 5
+    """Passes of value regression over each batch."""
     value_minibatch_size: int = 128
+    """Transitions per value-regression step."""
     hidden: tuple[int, ...] = (64, 64)
+    """Hidden layer sizes of the value network."""
 
 
 class TRPO:
