@@ -58,7 +58,8 @@ def main() -> None:
             for name, r, key in rows:
                 when, secs, best = reached(r.history, args.threshold, key)
                 final = r.history[-1]["normalized_score"]
-                print(f"{env_id:<12} {name:<16} {seed:>4} {when:>13} {secs:>8} {best:>10.3f} {final:>11.3f} {r.train_seconds:>8.1f}", flush=True)
+                print(f"{env_id:<12} {name:<16} {seed:>4} {when:>13} {secs:>8} {best:>10.3f} {final:>11.3f} "
+                      f"{r.train_seconds:>8.1f}", flush=True)
 
 
 if __name__ == "__main__":

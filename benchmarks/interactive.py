@@ -60,7 +60,7 @@ def main() -> None:
         demos = collect_demos(expert, env, episodes=10, seed=0)
         for seed in args.seeds:
             bc = train_bc(env_id=env, demos=demos, seed=seed, config=bc_config(env), eval_every=1)
-            row("bc", env, seed, first_reaching(bc.history, args.threshold), lambda h: demos.n_transitions,
+            row("bc", env, seed, first_reaching(bc.history, args.threshold), lambda h, n=demos.n_transitions: n,
                 bc.history[-1], bc.train_seconds)
         for seed in args.seeds:
             cfg = dagger_config(env)

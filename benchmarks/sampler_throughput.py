@@ -25,7 +25,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     args = p.parse_args()
     torch.set_num_threads(1)
-    print(f"{'env':<14} {'num_envs':>8} {'steps/s (best of %d)' % args.repeats:>22} {'median':>12}")
+    print(f"{'env':<14} {'num_envs':>8} {f'steps/s (best of {args.repeats})':>22} {'median':>12}")
     for n in args.envs:
         venv = make_vec_env(args.env, n)
         policy = make_policy(venv.single_observation_space, venv.single_action_space)

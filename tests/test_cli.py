@@ -6,7 +6,6 @@ import shutil
 import subprocess
 import sys
 
-
 from imitlab.cli import main
 
 
@@ -18,7 +17,8 @@ def run(capsys, *argv):
 
 def test_demos_collect_info_and_eval(capsys, tmp_path):
     demos = tmp_path / "d.npz"
-    code, out, _ = run(capsys, "demos", "collect", "--env", "CartPole-v1", "--expert", "zoo", "--episodes", "3", "--seed", "1", "--out", str(demos))
+    code, out, _ = run(capsys, "demos", "collect", "--env", "CartPole-v1", "--expert", "zoo", "--episodes", "3", "--seed", "1",
+                       "--out", str(demos))
     assert code == 0 and demos.is_file() and "3 episodes" in out
     code, out, _ = run(capsys, "demos", "info", str(demos), "--json")
     info = json.loads(out)
@@ -40,7 +40,8 @@ def test_train_bc_then_eval_the_run_dir(capsys, tmp_path, cartpole_demo_file):
     code, out, _ = run(capsys, "eval", "--env", "CartPole-v1", "--policy", str(out_dir), "--episodes", "3", "--json")
     assert code == 0 and json.loads(out)["episodes"] == 3
     # The same out dir again is refused unless --overwrite.
-    code, _, err = run(capsys, "train", "bc", "--env", "CartPole-v1", "--demos", str(cartpole_demo_file), "--epochs", "1", "--out", str(out_dir))
+    code, _, err = run(capsys, "train", "bc", "--env", "CartPole-v1", "--demos", str(cartpole_demo_file), "--epochs", "1",
+                       "--out", str(out_dir))
     assert code == 2 and "--overwrite" in err
 
 
@@ -74,15 +75,19 @@ def test_bad_inputs_exit_2_with_one_line_and_write_nothing(capsys, tmp_path, car
     _bad(capsys, tmp_path, "train", "bc", "--env", "CartPole-v1", "--demos", str(tmp_path / "missing.npz"), "--out", out, match="not found")
     _bad(capsys, tmp_path, "train", "bc", "--env", "CartPole-v1", "--demos", str(corrupt), "--out", out, match="corrupt")
     _bad(capsys, tmp_path, "train", "bc", "--env", "Pendulum-v1", "--demos", str(demos), "--out", out, match="do not fit Pendulum-v1")
-    _bad(capsys, tmp_path, "train", "gail", "--env", "CartPole-v0", "--demos", str(demos), "--steps", "100", "--out", out, match="recorded in CartPole-v1")
-    _bad(capsys, tmp_path, "train", "gail", "--env", "NoSuchEnv-v9", "--demos", str(demos), "--steps", "100", "--out", out, match="unknown environment")
+    _bad(capsys, tmp_path, "train", "gail", "--env", "CartPole-v0", "--demos", str(demos), "--steps", "100", "--out", out,
+         match="recorded in CartPole-v1")
+    _bad(capsys, tmp_path, "train", "gail", "--env", "NoSuchEnv-v9", "--demos", str(demos), "--steps", "100", "--out", out,
+         match="unknown environment")
     _bad(capsys, tmp_path, "train", "gail", "--env", "CartPole-v1", "--demos", str(demos), "--steps", "0", "--out", out, match="--steps")
     _bad(capsys, tmp_path, "train", "gail", "--env", "CartPole-v1", "--demos", str(demos), "--steps", "-5", "--out", out, match="--steps")
     _bad(capsys, tmp_path, "train", "bc", "--env", "CartPole-v1", "--demos", str(demos), "--epochs", "0", "--out", out, match="--epochs")
     _bad(capsys, tmp_path, "expert", "train", "--env", "CartPole-v1", "--steps", "0", "--out", out, match="--steps")
     _bad(capsys, tmp_path, "expert", "train", "--env", "Nope-v0", "--steps", "10", "--out", out, match="unknown environment")
-    _bad(capsys, tmp_path, "demos", "collect", "--env", "MountainCarContinuous-v0", "--expert", "zoo", "--episodes", "2", "--out", str(tmp_path / "x.npz"), match="no shipped expert")
-    _bad(capsys, tmp_path, "demos", "collect", "--env", "CartPole-v1", "--expert", "zoo", "--episodes", "0", "--out", str(tmp_path / "x.npz"), match="--episodes")
+    _bad(capsys, tmp_path, "demos", "collect", "--env", "MountainCarContinuous-v0", "--expert", "zoo", "--episodes", "2",
+         "--out", str(tmp_path / "x.npz"), match="no shipped expert")
+    _bad(capsys, tmp_path, "demos", "collect", "--env", "CartPole-v1", "--expert", "zoo", "--episodes", "0",
+         "--out", str(tmp_path / "x.npz"), match="--episodes")
     _bad(capsys, tmp_path, "demos", "info", str(corrupt), match="corrupt")
     _bad(capsys, tmp_path, "eval", "--env", "CartPole-v1", "--policy", str(tmp_path / "nothing"), match="not found")
     _bad(capsys, tmp_path, "eval", "--env", "MountainCarContinuous-v0", "--policy", "zoo", match="no shipped expert")
@@ -147,11 +152,12 @@ def test_train_dagger_cli_from_scratch_and_from_demos(capsys, tmp_path, cartpole
 
 def test_interactive_bad_inputs_exit_2_and_write_nothing(capsys, tmp_path):
     out = str(tmp_path / "run")
-    _bad(capsys, tmp_path, "train", "dagger", "--env", "Pendulum-v1", "--expert", "zoo:dqn", "--steps", "100", "--out", out, match="no shipped dqn expert")
+    _bad(capsys, tmp_path, "train", "dagger", "--env", "Pendulum-v1", "--expert", "zoo:dqn", "--steps", "100", "--out", out,
+         match="no shipped dqn expert")
     from imitlab.experts import zoo_path
 
-    _bad(capsys, tmp_path, "train", "dagger", "--env", "Acrobot-v1", "--expert", str(zoo_path("CartPole-v1")), "--steps", "100", "--out", out,
-         match="does not fit Acrobot-v1")
+    _bad(capsys, tmp_path, "train", "dagger", "--env", "Acrobot-v1", "--expert", str(zoo_path("CartPole-v1")), "--steps", "100",
+         "--out", out, match="does not fit Acrobot-v1")
     _bad(capsys, tmp_path, "train", "dagger", "--env", "CartPole-v1", "--expert", str(tmp_path / "none.pt"), "--steps", "100", "--out", out,
          match="not found")
     _bad(capsys, tmp_path, "train", "dagger", "--env", "CartPole-v1", "--expert", "zoo", "--steps", "0", "--out", out, match="--steps")

@@ -318,7 +318,8 @@ DEMO_CASES = [
     Case("rewards_short", _CARTPOLE_NPZ, _set("rews", lambda a: a["rews"][:-1].copy()), "rewards have shape"),
     Case("continuous_acts_nan", _PENDULUM_NPZ, _at("acts", (4, 0), np.nan), "continuous actions contain nan or inf", "Pendulum-v1"),
     Case("continuous_acts_inf", _PENDULUM_NPZ, _at("acts", (9, 0), np.inf), "continuous actions contain nan or inf", "Pendulum-v1"),
-    Case("continuous_acts_wide", _PENDULUM_NPZ, _set("acts", lambda a: np.repeat(a["acts"], 2, axis=1)), "continuous actions have shape", "Pendulum-v1"),
+    Case("continuous_acts_wide", _PENDULUM_NPZ, _set("acts", lambda a: np.repeat(a["acts"], 2, axis=1)), "continuous actions have shape",
+         "Pendulum-v1"),
     # A valid file of another env: refused by every command that trains in --env.
     Case("another_env", _PENDULUM_NPZ, _copy, "do not fit CartPole-v1"),
 ]

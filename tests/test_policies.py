@@ -135,7 +135,8 @@ def _saved_payload(tmp_path):
     (lambda p: p.__setitem__("hidden", [2**40, 2**40]), "cannot build"),
     (lambda p: p["state_dict"]["net.0.weight"].fill_(float("inf")), "'net.0.weight' contains nan or inf"),
     (lambda p: p.__setitem__("act_space", {"type": "Box", "shape": [2]}), "its act_space is a Box with dtype None"),
-    (lambda p: p.__setitem__("kind", "QPolicy") or p.__setitem__("act_space", {"type": "Box", "shape": [1], "low": [0.0], "high": [1.0], "dtype": "float32"}),
+    (lambda p: p.__setitem__("kind", "QPolicy")
+     or p.__setitem__("act_space", {"type": "Box", "shape": [1], "low": [0.0], "high": [1.0], "dtype": "float32"}),
      "a QPolicy acts in a Discrete space"),
 ])
 def test_malformed_policy_files_are_one_clear_error(tmp_path, edit, match):

@@ -112,7 +112,9 @@ def global_rng_state() -> dict[str, Any]:
 
 
 def _np_legacy_state() -> dict[str, Any]:
-    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state = np.random.get_state(legacy=True)  # the default, spelled out: numpy's stub types the call without it as a dict
+    assert isinstance(state, tuple)  # the global RandomState runs MT19937, whose legacy state is a tuple
+    name, keys, pos, has_gauss, cached = state
     return {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
             "has_gauss": int(has_gauss), "cached": float(cached)}
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from imitlab.envs.spaces import obs_dim, space_from_description
+from imitlab.envs.spaces import obs_dim, observation_box, space_from_description
 from imitlab.errors import UserError
 from imitlab.nets import mlp, network_config
 
@@ -23,8 +23,9 @@ from imitlab.nets import mlp, network_config
 def space_obs_stats(space: gym.Space) -> tuple[np.ndarray, np.ndarray]:
     """Normalisation statistics from a Box's bounds: centre and half-width where both are finite,
     identity elsewhere (an RL learner has no expert data to take statistics from)."""
-    low = np.asarray(space.low, dtype=np.float64).reshape(-1)
-    high = np.asarray(space.high, dtype=np.float64).reshape(-1)
+    box = observation_box(space)
+    low = np.asarray(box.low, dtype=np.float64).reshape(-1)
+    high = np.asarray(box.high, dtype=np.float64).reshape(-1)
     finite = np.isfinite(low) & np.isfinite(high)
     mean = np.where(finite, (high + low) / 2, 0.0)
     std = np.where(finite, np.maximum((high - low) / 2, 1e-6), 1.0)
@@ -38,6 +39,12 @@ class TwinQ(nn.Module):
     as :class:`~imitlab.policies.GaussianPolicy` does, so one learning rate fits any action range.
     ``q`` is the minimum of the two, the conservative estimate SAC and TD3 act on.
     """
+
+    # buffers, registered in __init__ (declared here so that they read as tensors, not modules)
+    obs_mean: torch.Tensor
+    obs_std: torch.Tensor
+    act_scale: torch.Tensor
+    act_bias: torch.Tensor
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, hidden: Sequence[int] = (64, 64)) -> None:
         super().__init__()
@@ -83,7 +90,7 @@ class TwinQ(nn.Module):
 CRITIC_KINDS = {"TwinQ": TwinQ}
 
 
-def critic_from_payload(payload: dict[str, Any], where: str) -> nn.Module:
+def critic_from_payload(payload: dict[str, Any], where: str) -> TwinQ:
     """Rebuild a critic from the ``critic`` section of a policy file."""
     try:
         kind = CRITIC_KINDS[payload["kind"]]

@@ -121,8 +121,10 @@ TASK_DEFAULTS: dict[str, dict] = {
 }
 
 
-def defaults_for(env_id: str | None, key: str, fallback):
-    """The table's entry ``key`` for ``env_id``, or ``fallback``."""
+def defaults_for(env_id: str | None, key: str, fallback: Any) -> Any:
+    """The table's entry ``key`` for ``env_id``, or ``fallback`` (always for ``env_id`` None)."""
+    if env_id is None:
+        return fallback
     return TASK_DEFAULTS.get(env_id, {}).get(key, fallback)
 
 

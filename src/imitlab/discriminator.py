@@ -12,9 +12,9 @@ the absorbing state that follows a true termination (Kostrikov et al. 2019, DAC)
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from imitlab.envs.spaces import obs_dim
+from imitlab.errors import UserError
 from imitlab.nets import mlp
 
 
@@ -84,9 +85,25 @@ class AdversarialDiscriminator(Protocol):
         """The trainable parameters (as ``nn.Module`` gives them)."""
         ...
 
+    def state_dict(self) -> dict[str, Any]:
+        """The weights and buffers to checkpoint (as ``nn.Module`` gives them)."""
+        ...
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> Any:
+        """Restore what :meth:`state_dict` gave (as ``nn.Module`` does)."""
+        ...
+
 
 class Discriminator(nn.Module):
     """GAIL's discriminator D(s, a) (an :class:`AdversarialDiscriminator`); see the module's docstring."""
+
+    # Buffers, declared for the type checker (nn.Module's attribute lookup would type them as
+    # Tensor | Module); the act_* ones exist for Box actions only.
+    obs_mean: torch.Tensor
+    obs_std: torch.Tensor
+    act_scale: torch.Tensor
+    act_bias: torch.Tensor
+    act_limit: torch.Tensor
 
     def __init__(
         self,
@@ -102,10 +119,10 @@ class Discriminator(nn.Module):
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
         self.absorbing = absorbing
         d_obs = obs_dim(observation_space)
-        if self.discrete:
+        if isinstance(action_space, gym.spaces.Discrete):
             self.n = int(action_space.n)
             act_dim = self.n
-        else:
+        elif isinstance(action_space, gym.spaces.Box):
             act_dim = int(np.prod(action_space.shape))
             low, high = action_space.low.reshape(-1), action_space.high.reshape(-1)
             finite = np.isfinite(low) & np.isfinite(high)
@@ -118,6 +135,8 @@ class Discriminator(nn.Module):
             # written before it existed still load.
             limit = torch.as_tensor(np.where(finite, 1.0, np.inf), dtype=torch.float32)
             self.register_buffer("act_limit", limit, persistent=False)
+        else:
+            raise UserError(f"unsupported action space {action_space}; imitlab handles Discrete and Box")
         mean = np.zeros(d_obs) if obs_mean is None else obs_mean
         std = np.ones(d_obs) if obs_std is None else obs_std
         self.register_buffer("obs_mean", torch.as_tensor(mean, dtype=torch.float32))

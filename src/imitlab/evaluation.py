@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from imitlab.envs.vector import make_vec_env
 from imitlab.policies import Policy
-from imitlab.sampling import run_episodes
+from imitlab.sampling import ActFn, run_episodes
 from imitlab.tasks import normalized_score
+
+if TYPE_CHECKING:
+    from imitlab.experts import Expert
 
 
 @dataclass(frozen=True)
@@ -21,7 +25,7 @@ class EvalResult:
     episodes: int
     mean_length: float
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -35,7 +39,7 @@ def random_actor(env_id: str, seed: int) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def evaluate(
-    policy: Policy | Callable[[np.ndarray], np.ndarray],
+    policy: Policy | Expert | Callable[[np.ndarray], np.ndarray],
     env_id: str,
     *,
     episodes: int = 50,
@@ -51,12 +55,14 @@ def evaluate(
     inner = getattr(policy, "policy", None)
     if isinstance(inner, Policy):
         policy = inner
+    act: ActFn
     if isinstance(policy, Policy):
         act = lambda obs: policy.act(obs, deterministic=deterministic)  # noqa: E731
-    elif callable(getattr(policy, "act", None)):
-        act = policy.act
+    elif callable(method := getattr(policy, "act", None)):
+        act = method
     else:
-        act = policy
+        # an Expert has a callable act, taken above: what is left is a plain batch callable
+        act = cast(ActFn, policy)
     eps = run_episodes(act, env_id, episodes, seed=seed)
     mean = float(eps.returns.mean())
     return EvalResult(

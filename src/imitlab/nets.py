@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
+import gymnasium as gym
 from torch import nn
 
 from imitlab.envs.spaces import describe_space
@@ -40,7 +41,21 @@ def _init(layer: nn.Linear, gain: float) -> nn.Linear:
     return layer
 
 
-def network_config(net: nn.Module) -> dict[str, Any]:
+class SpacedNetwork(Protocol):
+    """A network that records what it was built for: its hidden sizes and its spaces."""
+
+    # read-only members, so that a network whose space is narrower (a Box) still fits
+    @property
+    def hidden(self) -> list[int]: ...
+
+    @property
+    def observation_space(self) -> gym.Space: ...
+
+    @property
+    def action_space(self) -> gym.Space: ...
+
+
+def network_config(net: SpacedNetwork) -> dict[str, Any]:
     """What a saved file records to rebuild ``net``: its kind, hidden sizes and spaces."""
     return {
         "kind": type(net).__name__,

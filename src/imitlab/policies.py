@@ -14,7 +14,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import gymnasium as gym
 import numpy as np
@@ -28,6 +28,9 @@ from imitlab.losses import categorical_kl, gaussian_kl
 from imitlab.nets import mlp, network_config
 from imitlab.utils import atomic_torch_save
 
+if TYPE_CHECKING:
+    from imitlab.critics import TwinQ
+
 POLICY_FORMAT = "imitlab.policy"
 POLICY_VERSION = 1
 
@@ -36,6 +39,9 @@ class Policy(nn.Module):
     """Base of the two policy kinds: observation normalisation and numpy acting."""
 
     discrete: bool
+    # buffers, registered in __init__ (declared here so that they read as tensors, not modules)
+    obs_mean: torch.Tensor
+    obs_std: torch.Tensor
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, hidden: Sequence[int]):
         super().__init__()
@@ -100,7 +106,7 @@ class CategoricalPolicy(Policy):
 
     discrete = True
 
-    def __init__(self, observation_space: gym.Space, action_space: gym.Space, hidden: Sequence[int] = (64, 64)):
+    def __init__(self, observation_space: gym.Space, action_space: gym.spaces.Discrete, hidden: Sequence[int] = (64, 64)):
         super().__init__(observation_space, action_space, hidden)
         self.n = int(action_space.n)
         self.net = mlp(self.obs_dim, self.n, hidden, out_gain=0.01)
@@ -144,7 +150,7 @@ class QPolicy(Policy):
 
     discrete = True
 
-    def __init__(self, observation_space: gym.Space, action_space: gym.Space, hidden: Sequence[int] = (64, 64)):
+    def __init__(self, observation_space: gym.Space, action_space: gym.spaces.Discrete, hidden: Sequence[int] = (64, 64)):
         super().__init__(observation_space, action_space, hidden)
         self.n = int(action_space.n)
         self.net = mlp(self.obs_dim, self.n, hidden, activation="relu")
@@ -194,11 +200,13 @@ class GaussianPolicy(Policy):
     """
 
     discrete = False
+    act_scale: torch.Tensor  # buffers, registered in __init__
+    act_bias: torch.Tensor
 
     def __init__(
         self,
         observation_space: gym.Space,
-        action_space: gym.Space,
+        action_space: gym.spaces.Box,
         hidden: Sequence[int] = (64, 64),
         *,
         squash: bool = False,
@@ -211,8 +219,10 @@ class GaussianPolicy(Policy):
         self.act_dim = int(np.prod(action_space.shape))
         self.net = mlp(self.obs_dim, self.act_dim * (2 if state_dependent_std else 1), hidden, out_gain=0.01)
         if state_dependent_std:
+            head = self.net[-1]
+            assert isinstance(head, nn.Linear)  # mlp() ends in a Linear layer
             with torch.no_grad():
-                self.net[-1].bias[self.act_dim :] = init_log_std
+                head.bias[self.act_dim :] = init_log_std
         else:
             self.log_std = nn.Parameter(torch.full((self.act_dim,), float(init_log_std)))
         low = np.asarray(action_space.low, dtype=np.float32).reshape(-1)
@@ -330,7 +340,7 @@ def make_policy(
 
 
 def save_policy(
-    policy: Policy, path: str | os.PathLike, *, env_id: str, extra: dict | None = None, critic: nn.Module | None = None
+    policy: Policy, path: str | os.PathLike, *, env_id: str, extra: dict | None = None, critic: TwinQ | None = None
 ) -> None:
     """Write ``policy`` to ``path`` atomically, in a file that loads without unpickling code.
 
@@ -466,7 +476,10 @@ def _network_hidden(payload: dict[str, Any], where: str, fix: str) -> list[int]:
     return list(hidden)
 
 
-def load_checked_weights(build: Callable[[], nn.Module], state_dict: Any, where: str, fix: str) -> nn.Module:
+_Net = TypeVar("_Net", bound=nn.Module)
+
+
+def load_checked_weights(build: Callable[[], _Net], state_dict: Any, where: str, fix: str) -> _Net:
     """``build()`` with ``state_dict`` loaded into it, once the weights are known to fit.
 
     The network is first built on the meta device (shapes only, no memory), so a file that declares

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -22,7 +23,9 @@ from imitlab.tasks import require_task
 from imitlab.utils import atomic_write_json
 
 
-def run_quickstart(*, out: str, env_id: str = "CartPole-v1", seed: int = 0, n_demos: int = 10, progress: bool = True) -> dict:
+def run_quickstart(
+    *, out: str, env_id: str = "CartPole-v1", seed: int = 0, n_demos: int = 10, progress: bool = True
+) -> dict[str, dict[str, Any]]:
     """Run the pipeline into ``out`` (its earlier quickstart files are replaced); returns the summary."""
     require_task(env_id)
     expert = load_expert("zoo", env_id)
@@ -45,6 +48,7 @@ def run_quickstart(*, out: str, env_id: str = "CartPole-v1", seed: int = 0, n_de
     say("training BC")
     bc = train_bc(env_id=env_id, demos=demos, seed=seed, config=config_for("bc", env_id), out=out_dir / "bc", progress=progress)
     gail_steps = budget_for("gail", env_id)  # the task's, as the bench gives it
+    assert gail_steps is not None  # GAIL's budget has a fallback: only expert learners' can be None
     say(f"training GAIL for {gail_steps} env steps (from a random policy)")
     gail = train_gail(
         env_id=env_id, demos=demos, total_steps=gail_steps, seed=seed, config=config_for("gail", env_id),
@@ -61,7 +65,7 @@ def run_quickstart(*, out: str, env_id: str = "CartPole-v1", seed: int = 0, n_de
         title=f"{env_id}: imitation from {n_demos} expert episodes",
         references={"expert": task.expert_return, "random": task.random_return},
     )
-    summary = {
+    summary: dict[str, dict[str, Any]] = {
         name: {
             "mean_return": r.mean_return,
             "std_return": r.std_return,

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, cast
 
 import numpy as np
 import torch
 
 from imitlab.data.demos import Trajectory
-from imitlab.envs.vector import VecEnv, make_vec_env
-from imitlab.policies import Policy
+from imitlab.envs.vector import RestorableVecEnv, VecEnv, make_vec_env
 
 
 @dataclass
@@ -44,6 +44,17 @@ class Batch:
         return x.reshape(-1, *x.shape[2:])
 
 
+class SamplingPolicy(Protocol):
+    """What :class:`RolloutSampler` acts with: a :class:`~imitlab.policies.Policy`, or anything
+    else that samples a batch of actions (DAgger's and AggreVaTeD's expert-learner mixture)."""
+
+    def sample(
+        self, obs: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Actions [N, ...] for observations [N, ...] and their log-probabilities [N]."""
+        ...
+
+
 class RolloutSampler:
     """Steps ``venv`` with a policy in fixed-length chunks; envs carry on between chunks.
 
@@ -70,19 +81,22 @@ class RolloutSampler:
         self._trunc = np.zeros((num_steps, n), bool)
         self._ep_ret = np.zeros(n)
         self._ep_len = np.zeros(n, np.int64)
-        self._states = np.zeros((num_steps, *venv.state.shape), venv.state.dtype) if record_states else None
+        # record_states asks for a numpy-batched env, which has a state array (callers check restorable())
+        self._restorable = cast(RestorableVecEnv, venv) if record_states else None
+        self._states = (np.zeros((num_steps, *self._restorable.state.shape), self._restorable.state.dtype)
+                        if self._restorable is not None else None)
         self.total_steps = 0
 
-    def collect(self, policy: Policy) -> Batch:
+    def collect(self, policy: SamplingPolicy) -> Batch:
         """Run ``num_steps`` steps in every env with actions sampled from ``policy``."""
         done_returns, done_lengths = [], []
         with torch.inference_mode():
             for t in range(self.num_steps):
-                act, logp = policy.sample(torch.from_numpy(self.obs), self.generator)
-                act = act.numpy()
+                act_t, logp = policy.sample(torch.from_numpy(self.obs), self.generator)
+                act = act_t.numpy()
                 self._obs[t] = self.obs
-                if self._states is not None:
-                    self._states[t] = self.venv.state
+                if self._states is not None and self._restorable is not None:
+                    self._states[t] = self._restorable.state
                 self._acts[t] = act
                 self._logp[t] = logp.numpy()
                 self.obs, rew, term, trunc, next_obs = self.venv.step(act)

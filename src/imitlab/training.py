@@ -140,6 +140,8 @@ class TrainingRun:
     def save_checkpoint(self, step: int, learner: dict[str, Any]) -> None:
         """Write the run's bookkeeping and the loop's ``learner`` state (state dicts, tensors,
         numbers) to ``checkpoint.pt`` in the run directory."""
+        # checkpoint_due() is never true without a run directory (checkpoint_every is 0 then)
+        assert self.out is not None, "save_checkpoint needs a run directory"
         best = None
         if self._best is not None:
             result, policy_state, critic_state = self._best

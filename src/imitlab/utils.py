@@ -56,7 +56,8 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
 def atomic_savez(path: str | os.PathLike, **arrays: np.ndarray) -> None:
     def write(tmp: str) -> None:
         with open(tmp, "wb") as f:  # a file object stops numpy from appending ".npz" to the name
-            np.savez_compressed(f, **arrays)
+            # numpy's stub has a bool allow_pickle beside **kwds, which mypy fears the dict may fill
+            np.savez_compressed(f, **arrays)  # type: ignore[arg-type]
 
     atomic_write(path, write)
 
@@ -87,7 +88,8 @@ def package_version(dist: str) -> str | None:
 def cpu_model() -> str:
     """The CPU's model name and widest vector extension (``/proc/cpuinfo`` on Linux; float kernels
     take other paths under AVX2 than under AVX-512), or the best ``platform`` gives elsewhere."""
-    name, flags = "", set()
+    name = ""
+    flags: set[str] = set()
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:

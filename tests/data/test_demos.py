@@ -180,7 +180,9 @@ def _acts_with(value):
     return acts
 
 
-@pytest.mark.parametrize("value, found", [(np.nan, "found nan or inf"), (0.5, "found 0.5"), (1.7, "found 1.7"), (-np.inf, "found nan or inf")])
+@pytest.mark.parametrize(
+    "value, found", [(np.nan, "found nan or inf"), (0.5, "found 0.5"), (1.7, "found 1.7"), (-np.inf, "found nan or inf")]
+)
 def test_discrete_actions_must_be_whole_finite_numbers(tmp_path, value, found):
     # nan compares false with both bounds and used to pass the range check; fractions were truncated.
     with pytest.raises(UserError, match=f"discrete actions must be integers in \\[0, 2\\), {found}"):

@@ -19,7 +19,7 @@ def test_batched_env_matches_gymnasium_step_for_step(env_id):
         venv.reset(seed=0)
         venv.state[0] = ref.unwrapped.state  # start both from the same state
         np.testing.assert_allclose(venv._observe(venv.state)[0], obs_ref, rtol=1e-6, atol=1e-6)
-        for t in range(1000):
+        for _ in range(1000):
             a = ref.action_space.sample()
             obs_ref, r_ref, term_ref, trunc_ref, _ = ref.step(a)
             obs, r, term, trunc, next_obs = venv.step(np.asarray([a]))

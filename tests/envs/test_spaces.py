@@ -2,8 +2,10 @@
 
 import gymnasium as gym
 import numpy as np
+import pytest
 
-from imitlab.envs.spaces import bounds_difference, describe_space, same_space, space_differences
+from imitlab.envs.spaces import bounds_difference, describe_space, obs_dim, observation_box, same_space, space_differences
+from imitlab.errors import UserError
 
 _F32_MAX = float(np.finfo(np.float32).max)
 
@@ -36,3 +38,11 @@ def test_bounds_difference_names_the_entries_that_differ():
     assert bounds_difference(old, _box([1.0] * 6), name="observation") is None  # a shape change is no bounds change
     two = describe_space(gym.spaces.Discrete(2))
     assert bounds_difference(two, two, name="action") is None
+
+
+def test_observation_box_passes_a_box_through_and_refuses_other_spaces():
+    box = gym.spaces.Box(-1, 1, (2, 3), np.float32)
+    assert observation_box(box) is box and obs_dim(box) == 6
+    for space in (gym.spaces.Discrete(3), gym.spaces.Dict({"x": box})):
+        with pytest.raises(UserError, match="is not a Box; wrap the env with FlattenObservation"):
+            observation_box(space)

@@ -7,9 +7,9 @@ import pytest
 
 from imitlab.bench.grid import check_env_ready
 from imitlab.cli import main
+from imitlab.envs.vector import physics_engine
 from imitlab.errors import UserError
 from imitlab.evaluation import evaluate
-from imitlab.envs.vector import physics_engine
 from imitlab.experts import load_expert, zoo_files, zoo_path
 from imitlab.tasks import TASKS, ZOO_RECORDS, ZooRecord
 
@@ -27,7 +27,8 @@ def test_zoo_list_table_and_json(capsys):
     rows = json.loads(capsys.readouterr().out)
     pendulum = next(r for r in rows if r["file"] == "Pendulum-v1.pt")
     assert pendulum["q_star"] == "yes: twin critic (SAC)"
-    assert (pendulum["expert_return"], pendulum["random_return"]) == (TASKS["Pendulum-v1"].expert_return, TASKS["Pendulum-v1"].random_return)
+    task = TASKS["Pendulum-v1"]
+    assert (pendulum["expert_return"], pendulum["random_return"]) == (task.expert_return, task.random_return)
     assert pendulum["train_seconds"] == 75.9 and pendulum["expert"] == "zoo"
     cartpole = next(r for r in rows if r["file"] == "CartPole-v1.pt")
     assert cartpole["command"].startswith("imitlab expert train --env CartPole-v1 --algo ppo")

@@ -1,9 +1,9 @@
 import pytest
 
+from imitlab.errors import UserError
+from imitlab.evaluation import evaluate
 from imitlab.experts import as_expert, load_expert, zoo_path
 from imitlab.experts.train import train_expert
-from imitlab.evaluation import evaluate
-from imitlab.errors import UserError
 from imitlab.rl.ppo import PPOConfig
 
 

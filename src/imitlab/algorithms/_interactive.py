@@ -42,6 +42,11 @@ def check_schedule(schedule: str, p: float) -> None:
         raise UserError(f"the mixing probability must be in [0, 1], got {p}")
 
 
+def space_shape(space: gym.Space) -> tuple[int, ...]:
+    """The shape of one element of ``space`` (``()`` for a Discrete one, or a space without one)."""
+    return () if space.shape is None else space.shape
+
+
 class MixtureActor:
     """Acts for the sampler: per env and step, the expert with probability ``p``, else the learner.
 
@@ -78,7 +83,7 @@ def checked_expert(expert: Expert | Callable[[np.ndarray], np.ndarray], obs: np.
         raise UserError(
             f"the expert cannot act on {env_id}'s observations (shape {obs.shape[1:]}): {e}; is it an expert for another env?"
         ) from None
-    want = (len(obs), *act_space.shape)
+    want = (len(obs), *space_shape(act_space))
     if isinstance(act_space, gym.spaces.Discrete):
         ok = acts.reshape(-1).shape == (len(obs),) and np.issubdtype(acts.dtype, np.integer) and ((acts >= 0) & (acts < act_space.n)).all()
     else:

@@ -40,7 +40,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Literal, get_args
+from typing import Literal, Protocol, cast, get_args
 
 import gymnasium as gym
 import numpy as np
@@ -53,17 +53,18 @@ from imitlab.algorithms._interactive import (
     check_schedule,
     checked_expert,
     mixture_weight,
+    space_shape,
 )
 from imitlab.envs.vector import env_spaces, make_vec_env
 from imitlab.errors import UserError, positive
-from imitlab.experts import Expert, has_q, has_q_values
+from imitlab.experts import Expert, QExpert, has_q, has_q_values
 from imitlab.experts.montecarlo import monte_carlo_q, no_q_error, restorable
 from imitlab.losses import (
     aggrevated_continuous_loss,
     aggrevated_discrete_loss,
     normalize_advantages,
 )
-from imitlab.policies import make_policy
+from imitlab.policies import CategoricalPolicy, Policy, make_policy
 from imitlab.sampling import RolloutSampler
 from imitlab.training import TrainingRun, TrainResult
 from imitlab.utils import seed_everything
@@ -71,6 +72,13 @@ from imitlab.utils import seed_everything
 Baseline = Literal["mean", "expert"]
 """Continuous actions' V*(s): the mean Q* of the sampled actions, or Q* of the expert's action."""
 BASELINES: tuple[str, ...] = get_args(Baseline)
+
+
+class _QValuesExpert(Protocol):
+    """An expert with Q* over a discrete action set: ``q_values(obs)`` is [B, n] (what
+    :func:`~imitlab.experts.has_q_values` checks for)."""
+
+    def q_values(self, obs: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -174,15 +182,18 @@ def train_aggrevated(
     # policy at every minibatch, so each likelihood-ratio step is unbiased for the policy it moves.
     resample = not discrete and use_critic and cfg.aggregate
     if cfg.aggregate and (discrete or resample):  # the aggregated dataset, preallocated for the whole run
-        agg_obs = np.zeros((n_iters * cfg.num_envs * cfg.horizon, *obs_space.shape), np.float32)
-    if discrete and cfg.aggregate:
+        agg_obs = np.zeros((n_iters * cfg.num_envs * cfg.horizon, *space_shape(obs_space)), np.float32)
+    if isinstance(act_space, gym.spaces.Discrete) and cfg.aggregate:
         agg_adv = np.zeros((len(agg_obs), int(act_space.n)), np.float32)
     n_agg = 0
+    # use_critic: has_q / has_q_values found Q* on the expert, which checked_expert passes through
+    critic = cast(QExpert, expert) if use_critic else None
 
     def q_star(obs: np.ndarray, acts: np.ndarray, states: np.ndarray | None) -> tuple[np.ndarray, int]:
         """Q*(s, a) for a batch of pairs, and the env steps it took."""
-        if use_critic:
-            return np.asarray(expert.q(obs, acts), np.float64), 0
+        if critic is not None:
+            return np.asarray(critic.q(obs, acts), np.float64), 0
+        assert states is not None, "without a critic the sampler records the env states"
         return monte_carlo_q(env_id, states, acts, expert, gamma=cfg.mc_gamma, horizon=cfg.mc_horizon,
                              seed=int(rng.integers(2**31)))
 
@@ -221,13 +232,14 @@ def train_aggrevated(
                 policy.set_obs_normalization(*obs_stats(obs))
             obs_t = torch.from_numpy(obs)
 
-            if discrete:
+            if isinstance(act_space, gym.spaces.Discrete):
                 # Q*(s, .) over the whole action set, so the loss is exact.
                 if use_critic:
-                    q = np.asarray(expert.q_values(obs), np.float64)
+                    q = np.asarray(cast(_QValuesExpert, expert).q_values(obs), np.float64)  # has_q_values said so
                 else:
                     k = int(act_space.n)
-                    flat_q, steps = q_star(np.repeat(obs, k, 0), np.tile(np.arange(k), n), np.repeat(states, k, 0))
+                    flat_q, steps = q_star(np.repeat(obs, k, 0), np.tile(np.arange(k), n),
+                                           None if states is None else np.repeat(states, k, 0))
                     q, mc_steps = flat_q.reshape(n, k), mc_steps + steps
                 adv = torch.as_tensor(q - q.mean(1, keepdims=True), dtype=torch.float32)
                 targets = normalize_advantages(adv)
@@ -242,6 +254,7 @@ def train_aggrevated(
                 data_obs = torch.from_numpy(agg_obs[:n_agg])
                 q_sum, q_count = 0.0, 0  # Q* of the fresh samples, for the logged mean_q
             else:
+                assert isinstance(act_space, gym.spaces.Box), "make_policy took only Discrete and Box actions"
                 # Actions sampled from the policy at each visited state, valued by Q*.
                 m = cfg.action_samples
                 rep_obs = np.repeat(obs, m, 0)
@@ -265,9 +278,11 @@ def train_aggrevated(
                 for start in range(0, rows, cfg.batch_size):
                     idx = perm[start : start + cfg.batch_size]
                     if discrete:
+                        assert isinstance(policy, CategoricalPolicy), "make_policy's policy for Discrete actions"
                         loss = aggrevated_discrete_loss(policy.logits(data_obs[idx]), targets[idx])
                     elif resample:
-                        mb_obs, mb_acts, mb_targets, mb_q = _fresh_samples(policy, expert, data_obs[idx], cfg, act_space, gen)
+                        assert isinstance(act_space, gym.spaces.Box) and critic is not None, "resample: a critic's Q*"
+                        mb_obs, mb_acts, mb_targets, mb_q = _fresh_samples(policy, critic, data_obs[idx], cfg, act_space, gen)
                         loss = aggrevated_continuous_loss(policy.log_prob(mb_obs, mb_acts), mb_targets)
                         q_sum, q_count = q_sum + float(mb_q.sum()), q_count + mb_q.size
                     else:
@@ -324,7 +339,10 @@ def _expert_actions(expert: Expert, obs: np.ndarray, act_space: gym.spaces.Box) 
     return np.clip(acts, act_space.low, act_space.high)
 
 
-def _fresh_samples(policy, expert, obs: torch.Tensor, cfg: AggreVaTeDConfig, act_space, gen):
+def _fresh_samples(
+    policy: Policy, expert: QExpert, obs: torch.Tensor, cfg: AggreVaTeDConfig, act_space: gym.spaces.Box,
+    gen: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
     """``action_samples`` actions per state from the current policy, their normalised A* (with the
     configured baseline) and their Q* values [len(obs), action_samples]."""
     m = cfg.action_samples

@@ -23,6 +23,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Literal, get_args
 
+import gymnasium as gym
 import numpy as np
 import torch
 
@@ -30,13 +31,16 @@ from imitlab.algorithms._inputs import expert_transitions, obs_stats
 from imitlab.data.demos import Demonstrations, Transitions
 from imitlab.errors import UserError, positive
 from imitlab.losses import bc_discrete_loss, bc_mse_loss, bc_nll_loss
-from imitlab.policies import Policy, PolicySpec
+from imitlab.policies import CategoricalPolicy, GaussianPolicy, Policy, PolicySpec
 from imitlab.training import TrainingRun, TrainResult
 from imitlab.utils import seed_everything
 
 # The held-out split draws from its own stream of the seed, so that it does not shift the
 # minibatch order (and changing the split does not change anything else).
 _SPLIT_STREAM = 0xB0C
+
+# What BC trains: PolicySpec.build and make_policy give one of the two kinds.
+_KINDS = "BC trains a CategoricalPolicy (discrete actions) or a GaussianPolicy (continuous ones)"
 
 ContinuousLoss = Literal["nll", "mse"]
 CONTINUOUS_LOSSES: tuple[str, ...] = get_args(ContinuousLoss)
@@ -109,15 +113,16 @@ def validation_split(lengths: np.ndarray | None, n_transitions: int, fraction: f
     if fraction == 0 or n_transitions < 2:
         return ValidationSplit(everything, everything[:0], "none")
     rng = np.random.default_rng([_SPLIT_STREAM, seed])
-    episodes = np.flatnonzero(lengths) if lengths is not None else None  # empty episodes hold nothing
-    if episodes is not None and len(episodes) * fraction >= 1:
-        n_val = min(len(episodes) - 1, round(len(episodes) * fraction))
-        held = np.zeros(len(lengths), bool)
-        held[rng.choice(episodes, size=n_val, replace=False)] = True
-        mask = np.repeat(held, lengths)
-        return ValidationSplit(everything[~mask], everything[mask], "episodes")
+    if lengths is not None:
+        episodes = np.flatnonzero(lengths)  # empty episodes hold nothing
+        if len(episodes) * fraction >= 1:
+            n_val = min(len(episodes) - 1, round(len(episodes) * fraction))
+            held = np.zeros(len(lengths), np.bool_)
+            held[rng.choice(episodes, size=n_val, replace=False)] = True
+            mask = np.repeat(held, lengths)
+            return ValidationSplit(everything[~mask], everything[mask], "episodes")
     n_val = min(n_transitions - 1, max(1, round(n_transitions * fraction)))
-    mask = np.zeros(n_transitions, bool)
+    mask = np.zeros(n_transitions, np.bool_)
     mask[rng.choice(n_transitions, size=n_val, replace=False)] = True
     return ValidationSplit(everything[~mask], everything[mask], "transitions")
 
@@ -203,6 +208,8 @@ def train_bc(
             run.evaluate(policy, env_steps=0, epoch=epoch)
     kept_epoch = epoch
     if stopper is not None:
+        # update() keeps the weights it is first given (a NaN score with min_steps 0 aside)
+        assert stopper.best_state is not None, "no held-out score was ever recorded as the best"
         policy.load_state_dict(stopper.best_state)
         kept_epoch = stopper.best_epoch
     final = run.evaluate(policy, env_steps=0, epoch=epoch)
@@ -272,18 +279,21 @@ def validation_scores(policy: Policy, obs: torch.Tensor, acts: torch.Tensor, con
     """
     loss = float(bc_loss(policy, obs, acts, continuous_loss))
     if policy.discrete:
+        assert isinstance(policy, CategoricalPolicy), _KINDS
         return float((policy.logits(obs).argmax(-1) != acts).float().mean()), loss
+    assert isinstance(policy, GaussianPolicy), _KINDS
     unit = policy.mean_unit_action(obs)
     low, high = _unit_bounds(policy)
     target = policy.to_unit(acts)
     return float((unit.clamp(low, high) - target).square().sum(-1).mean()), loss
 
 
-def _unit_bounds(policy: Policy) -> tuple[torch.Tensor, torch.Tensor]:
+def _unit_bounds(policy: GaussianPolicy) -> tuple[torch.Tensor, torch.Tensor]:
     """The action bounds in the unit action space: [-1, 1] where both bounds are finite (as
     ``to_unit`` maps them), else none. The env clips actions to its bounds, so a mean beyond them
     acts as the bound does."""
     space = policy.action_space
+    assert isinstance(space, gym.spaces.Box), "a Gaussian policy acts in a Box"
     finite = torch.as_tensor((np.isfinite(space.low) & np.isfinite(space.high)).reshape(-1))
     return torch.where(finite, -1.0, -math.inf), torch.where(finite, 1.0, math.inf)
 
@@ -292,7 +302,9 @@ def bc_loss(policy: Policy, obs: torch.Tensor, acts: torch.Tensor, continuous_lo
     """The BC loss of ``policy`` on expert pairs (DAgger retrains with it): cross-entropy for discrete
     actions, Gaussian NLL (``"nll"``) or squared error of the mean in unit space (``"mse"``) otherwise."""
     if policy.discrete:
+        assert isinstance(policy, CategoricalPolicy), _KINDS
         return bc_discrete_loss(policy.logits(obs), acts)
+    assert isinstance(policy, GaussianPolicy), _KINDS
     if continuous_loss == "mse":
         return bc_mse_loss(policy.mean_unit_action(obs), policy.to_unit(acts))
     return bc_nll_loss(policy.log_prob(obs, acts))

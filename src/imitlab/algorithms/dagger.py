@@ -27,6 +27,7 @@ from imitlab.algorithms._interactive import (
     check_schedule,
     checked_expert,
     mixture_weight,
+    space_shape,
 )
 from imitlab.algorithms.bc import CONTINUOUS_LOSSES, ContinuousLoss, bc_epoch
 from imitlab.data.collect import executed_actions
@@ -125,8 +126,8 @@ def train_dagger(
     per_round = sampler.num_steps * cfg.num_envs
     n_rounds = max(1, total_steps // per_round)
     n_demo = 0 if trans is None else len(trans)
-    data_obs = np.zeros((n_demo + n_rounds * per_round, *obs_space.shape), np.float32)
-    data_acts = np.zeros((len(data_obs), *act_space.shape), np.int64 if is_discrete(act_space) else np.float32)
+    data_obs = np.zeros((n_demo + n_rounds * per_round, *space_shape(obs_space)), np.float32)
+    data_acts = np.zeros((len(data_obs), *space_shape(act_space)), np.int64 if is_discrete(act_space) else np.float32)
     if trans is not None:
         data_obs[:n_demo] = trans.obs
         data_acts[:n_demo] = trans.acts.reshape(data_acts[:n_demo].shape)

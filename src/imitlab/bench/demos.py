@@ -44,22 +44,34 @@ def ensure_demos(out_dir: str | os.PathLike, env_id: str, n_episodes: int, *, de
     trajectories = list(have.trajectories) if have is not None else []
     for i in range(len(trajectories), n_episodes):
         trajectories += collect_demos(expert, env_id, episodes=1, seed=demo_seed + i).trajectories
-    returns = np.array([float(t.rews.sum()) for t in trajectories])
-    metadata = {
+    obs_space, act_space = (describe_space(s) for s in env_spaces(env_id))
+    demos = Demonstrations(trajectories, env_id, obs_space, act_space)
+    returns = _expert_returns(demos, path)
+    demos.metadata.update({
         "expert": "zoo",
         "demo_seed": demo_seed,
         "seeds": f"episode i recorded alone with seed {demo_seed} + i",
         "expert_mean_return": float(returns.mean()),
         "expert_std_return": float(returns.std()),
-    }
-    obs_space, act_space = (describe_space(s) for s in env_spaces(env_id))
-    Demonstrations(trajectories, env_id, obs_space, act_space, metadata).save(path)
+    })
+    demos.save(path)
     return path
 
 
 def demo_subset(out_dir: str | os.PathLike, env_id: str, n_episodes: int) -> Demonstrations:
     """The first ``n_episodes`` episodes of the cached set (its expert return recomputed on them)."""
-    demos = load_demos(demo_path(out_dir, env_id)).head(n_episodes)
-    returns = demos.returns()
+    path = demo_path(out_dir, env_id)
+    demos = load_demos(path).head(n_episodes)
+    returns = _expert_returns(demos, path)
     demos.metadata.update(expert_mean_return=float(returns.mean()), expert_std_return=float(returns.std()))
     return demos
+
+
+def _expert_returns(demos: Demonstrations, path: Path) -> np.ndarray:
+    """Each episode's return; a UserError if the cached file ``path`` recorded no rewards (the
+    bench's own files always do: this is a file put in its place)."""
+    returns = demos.returns()
+    if returns is None:
+        raise UserError(f"{path} holds episodes without rewards, so the expert's return is unknown; "
+                        "delete it (the bench records the shipped expert's again) or use another --out")
+    return returns

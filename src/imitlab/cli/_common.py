@@ -4,7 +4,7 @@ budgets that default to the task's or a resumed run's, run directories, the trai
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ class LateHelpOption(click.Option):
             self.help = base
 
 
-def by_value(pairs: list[tuple[str, Hashable]], fmt: Callable[[Any], str] = "{:,}".format) -> str:
+def by_value(pairs: Sequence[tuple[str, Hashable]], fmt: Callable[[Any], str] = "{:,}".format) -> str:
     """``[("A", 1), ("B", 2), ("C", 1)]`` -> ``"1 on A and C; 2 on B"`` (values in first-seen order)."""
     groups: dict[Hashable, list[str]] = {}
     for env_id, value in pairs:

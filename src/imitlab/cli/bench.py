@@ -44,17 +44,16 @@ def bench(algos, envs, demo_counts, seeds, out, workers, budget_scale, eval_epis
         return
     if out is None:
         raise UserError("give --out DIR for the bench (or --report DIR to rebuild a report)")
-    grid = {
-        "algos": parse_names(algos, what="algos"), "envs": parse_names(envs, what="envs"),
-        "demos": parse_ints(demo_counts, what="demos", minimum=1), "seeds": parse_ints(seeds, what="seeds", minimum=0),
-    }
-    command = (f"imitlab bench --algos {','.join(grid['algos'])} --envs {','.join(grid['envs'])} "
-               f"--demos {','.join(map(str, grid['demos']))} --seeds {','.join(map(str, grid['seeds']))} "
+    algo_list, env_list = parse_names(algos, what="algos"), parse_names(envs, what="envs")
+    demo_list, seed_list = parse_ints(demo_counts, what="demos", minimum=1), parse_ints(seeds, what="seeds", minimum=0)
+    command = (f"imitlab bench --algos {','.join(algo_list)} --envs {','.join(env_list)} "
+               f"--demos {','.join(map(str, demo_list))} --seeds {','.join(map(str, seed_list))} "
                f"--workers {workers} --budget-scale {budget_scale:g} --eval-episodes {eval_episodes} "
                f"--demo-seed {demo_seed} --out {out}")
     try:
-        outcome = run_bench(**grid, out=out, workers=workers, budget_scale=budget_scale, eval_episodes=eval_episodes,
-                            demo_seed=demo_seed, command=command, log=lambda msg: click.echo(msg, err=True))
+        outcome = run_bench(algos=algo_list, envs=env_list, demos=demo_list, seeds=seed_list, out=out, workers=workers,
+                            budget_scale=budget_scale, eval_episodes=eval_episodes, demo_seed=demo_seed, command=command,
+                            log=lambda msg: click.echo(msg, err=True))
     except CellFailed as e:
         raise click.ClickException(str(e)) from None  # exit 1: not the user's mistake, and nothing is lost
     report = build_report(out)

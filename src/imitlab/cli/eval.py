@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from imitlab.cli._common import echo_json, threads
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy as np
+
+    from imitlab.experts import Expert
 
 
 @click.command("eval")
@@ -22,6 +31,7 @@ def eval_cmd(env_id, policy_spec, episodes, seed, stochastic, as_json) -> None:
     from imitlab.experts import load_expert
 
     check_env_id(env_id)
+    actor: Expert | Callable[[np.ndarray], np.ndarray]
     if policy_spec == "random":
         actor = random_actor(env_id, seed)
     else:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import fields
 from typing import Any, Literal, Union, get_args, get_origin
 
@@ -77,7 +77,7 @@ def _param_type(hint: Any, opt: OptionSpec) -> click.ParamType | bool | None:
     if hint in (int, "int"):
         if opt.min is None and opt.max is None:
             return click.INT
-        return click.IntRange(min=opt.min, max=opt.max, max_open=opt.max_open)
+        return click.IntRange(min=_int_bound(opt.min), max=_int_bound(opt.max), max_open=opt.max_open)
     if hint in (float, "float"):
         if opt.min is None and opt.max is None:
             return click.FLOAT
@@ -87,6 +87,19 @@ def _param_type(hint: Any, opt: OptionSpec) -> click.ParamType | bool | None:
     if get_origin(hint) is tuple and get_args(hint) == (int, ...):
         return IntTuple()
     return None
+
+
+def _int_bound(bound: float | None) -> int | None:
+    """An int field's bound as an int (OptionSpec's bounds are floats, to serve float fields too).
+
+    Raises:
+        ValueError: the registry gives an int field a bound that is not a whole number.
+    """
+    if bound is None:
+        return None
+    if bound != int(bound):
+        raise ValueError(f"an int config field's bound must be a whole number, got {bound}")
+    return int(bound)
 
 
 def _show(value: Any, flag: str) -> str:
@@ -149,7 +162,7 @@ def config_options(spec: AlgorithmSpec, taken: set[str]) -> tuple[list[click.Opt
     if spec.budget.in_config:
         flags_of[spec.budget.param] = spec.budget.option
     taken = set(taken)
-    options = []
+    options: list[click.Option] = []
     for name, opt, param_type in chosen:
         flags = _flag_names(name, opt)
         negations = [f"--no-{flag[2:]}" for flag in flags] if param_type is True else []
@@ -314,18 +327,20 @@ class RegistryGroup(click.Group):
         super().__init__(*args, **kwargs)
 
     @property
-    def commands(self) -> dict[str, click.Command]:
-        return {name: self._command(name) for name in ALGORITHMS}
+    def commands(self) -> MutableMapping[str, click.Command]:
+        return {name: self._built_command(name, spec) for name, spec in ALGORITHMS.items()}
 
     @commands.setter
-    def commands(self, value: dict[str, click.Command]) -> None:
+    def commands(self, value: MutableMapping[str, click.Command]) -> None:
         if value:
             raise TypeError("imitlab train's commands come from the algorithm registry: register() an algorithm instead")
 
     def _command(self, name: str) -> click.Command | None:
         spec = ALGORITHMS.get(name)
-        if spec is None:
-            return None
+        return None if spec is None else self._built_command(name, spec)
+
+    def _built_command(self, name: str, spec: AlgorithmSpec) -> click.Command:
+        """The command of the entry ``spec`` (registered as ``name``), built again if the entry changed."""
         built = self._built.get(name)
         if built is None or built[0] is not spec:
             built = self._built[name] = (spec, build_train_command(spec))

@@ -34,6 +34,7 @@ def collect_demos(
     expert = as_expert(expert)
     obs_space, act_space = env_spaces(env_id)
     eps = run_episodes(executed_actions(expert.act, act_space), env_id, episodes, seed=seed, record=True)
+    assert eps.trajectories is not None  # record=True keeps them
     meta = {
         "seed": seed,
         "expert_mean_return": float(eps.returns.mean()),

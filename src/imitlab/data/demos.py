@@ -18,7 +18,7 @@ import os
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -90,9 +90,12 @@ class Demonstrations:
 
     def returns(self) -> np.ndarray | None:
         """Per-episode sum of rewards, or None if rewards were not recorded."""
-        if any(t.rews is None for t in self.trajectories):
-            return None
-        return np.array([float(t.rews.sum()) for t in self.trajectories])
+        returns = []
+        for t in self.trajectories:
+            if t.rews is None:
+                return None
+            returns.append(float(t.rews.sum()))
+        return np.array(returns)
 
     def lengths(self) -> np.ndarray:
         return np.array([len(t) for t in self.trajectories], dtype=np.int64)
@@ -130,8 +133,9 @@ class Demonstrations:
                 idx.append(start + np.arange(offset, len(t), every))
                 start += len(t)
             # Exactly one of the min(every, T) offsets keeps an episode's last step.
-            keep = [1.0 / min(every, len(t)) for t in self.trajectories if t.terminated and len(t)]
-            return replace(trans.take(np.concatenate(idx)), terminated_episode_weights=np.array(keep))
+            kept = [1.0 / min(every, len(t)) for t in self.trajectories if t.terminated and len(t)]
+            return replace(trans.take(np.concatenate(idx)), terminated_episode_weights=np.array(kept))
+        assert pairs is not None  # exactly one of every= and pairs= was given
         if not 1 <= pairs <= len(trans):
             raise UserError(f"subsample pairs must be in 1..{len(trans)} (the number of transitions), got {pairs}")
         keep = np.full(sum(t.terminated and len(t) > 0 for t in self.trajectories), pairs / len(trans))
@@ -263,7 +267,7 @@ class _Invalid(Exception):
         self.fix = fix
 
 
-def _is_int(x: Any) -> bool:
+def _is_int(x: Any) -> TypeGuard[int]:
     return isinstance(x, int) and not isinstance(x, bool)
 
 

@@ -28,11 +28,20 @@ class BatchedEnv:
         self.steps = np.zeros(num_envs, dtype=np.int64)
         self.rng = np.random.default_rng()
         space = self.single_action_space
-        self._clip = (space.low, space.high) if isinstance(space, gym.spaces.Box) else None
-        self._action_shape = (num_envs, *space.shape)
-        self._action_kinds = "fiu" if isinstance(space, gym.spaces.Box) else "iu"
-        # a Discrete(n, start) space's actions lie in [start, start + n)
-        self._action_range = None if self._clip is not None else (int(space.start), int(space.start + space.n))
+        self._clip: tuple[np.ndarray, np.ndarray] | None
+        self._action_range: tuple[int, int] | None
+        if isinstance(space, gym.spaces.Box):
+            self._clip = (space.low, space.high)
+            self._action_shape: tuple[int, ...] = (num_envs, *space.shape)
+            self._action_kinds = "fiu"
+            self._action_range = None
+        else:
+            assert isinstance(space, gym.spaces.Discrete)  # each batched env acts in a Box or a Discrete space
+            self._clip = None
+            self._action_shape = (num_envs,)  # a Discrete space's shape is ()
+            self._action_kinds = "iu"
+            # a Discrete(n, start) space's actions lie in [start, start + n)
+            self._action_range = (int(space.start), int(space.start + space.n))
 
     # -- to implement -------------------------------------------------------------------------
     def _initial_states(self, k: int) -> np.ndarray:

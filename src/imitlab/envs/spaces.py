@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -62,6 +63,7 @@ def space_differences(a: dict[str, Any], b: dict[str, Any], *, name: str) -> lis
     """
     if a["type"] != b["type"]:
         return [f"{name} type {a['type']} vs {b['type']}"]
+    keys: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...]
     if a["type"] == "Discrete":
         keys = (("n", lambda d: int(d["n"])), ("start", lambda d: int(d.get("start", 0))))
     else:
@@ -108,11 +110,16 @@ def space_summary(desc: dict[str, Any]) -> str:
     return f"Box{tuple(desc['shape'])}"
 
 
-def obs_dim(space: gym.Space) -> int:
-    """Flat size of a Box observation space."""
+def observation_box(space: gym.Space) -> gym.spaces.Box:
+    """``space`` as the Box that imitlab's networks observe; a UserError if it is another kind."""
     if not isinstance(space, gym.spaces.Box):
         raise UserError(f"observation space {space} is not a Box; wrap the env with FlattenObservation")
-    return int(np.prod(space.shape))
+    return space
+
+
+def obs_dim(space: gym.Space) -> int:
+    """Flat size of a Box observation space."""
+    return int(np.prod(observation_box(space).shape))
 
 
 def is_discrete(space: gym.Space) -> bool:

@@ -32,6 +32,18 @@ class VecEnv(Protocol):
     def close(self) -> None: ...
 
 
+class RestorableVecEnv(VecEnv, Protocol):
+    """A :class:`VecEnv` whose internal state can be read and set (imitlab's numpy-batched envs).
+
+    ``state`` is [num_envs, state_dim], ``steps`` each copy's steps into its episode, and
+    ``max_episode_steps`` the time limit that truncates an episode.
+    """
+
+    state: np.ndarray
+    steps: np.ndarray
+    max_episode_steps: int
+
+
 def check_env_id(env_id: str) -> gym.envs.registration.EnvSpec:
     """Return the gymnasium spec of ``env_id`` or raise a UserError that says what to do."""
     try:
@@ -115,6 +127,8 @@ def make_vec_env(env_id: str, num_envs: int, *, backend: str = "auto") -> VecEnv
     if num_envs < 1:
         raise UserError(f"num_envs must be positive, got {num_envs}")
     if backend == "auto" and env_id in BATCHED_ENVS:
+        # gymnasium registers every classic-control id with a time limit
+        assert spec.max_episode_steps is not None
         return BATCHED_ENVS[env_id](num_envs, spec.max_episode_steps)
     if backend not in ("auto", "gymnasium"):
         raise UserError(f"unknown backend {backend!r}; use 'auto' or 'gymnasium'")

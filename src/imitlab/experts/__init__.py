@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard, runtime_checkable
 
 import numpy as np
 import torch
@@ -31,6 +31,9 @@ from imitlab.envs.spaces import describe_space, same_space, space_summary
 from imitlab.envs.vector import env_spaces
 from imitlab.errors import UserError
 from imitlab.policies import Policy, QPolicy, load_policy
+
+if TYPE_CHECKING:
+    from imitlab.critics import TwinQ
 
 
 @runtime_checkable
@@ -47,7 +50,7 @@ class QExpert(Protocol):
     def q(self, obs: np.ndarray, act: np.ndarray) -> np.ndarray: ...
 
 
-def has_q(expert: Any) -> bool:
+def has_q(expert: Any) -> TypeGuard[QExpert]:
     """True if ``expert`` can give Q*(s, a) on numpy batches (its ``has_q`` attribute says so, when
     it has one). A bare torch policy does not count: wrap a DQN's QPolicy in a PolicyExpert."""
     if isinstance(expert, Policy):
@@ -79,7 +82,7 @@ class PolicyExpert:
 
     has_q = True
 
-    def __init__(self, policy: Policy, critic: torch.nn.Module, *, source: str = "") -> None:
+    def __init__(self, policy: Policy, critic: QPolicy | TwinQ, *, source: str = "") -> None:
         self.policy = policy
         self.critic = critic
         self.source = source
@@ -101,7 +104,7 @@ class PolicyExpert:
 
     @torch.inference_mode()
     def q_values(self, obs: np.ndarray) -> np.ndarray:
-        if not hasattr(self.critic, "q_values"):
+        if not isinstance(self.critic, QPolicy):  # a Q-network: the one critic with Q* for every action
             raise UserError(f"expert {self.source} has continuous actions: ask q(obs, act), not q_values(obs)")
         return self.critic.q_values(torch.as_tensor(np.asarray(obs, dtype=np.float32))).numpy()
 

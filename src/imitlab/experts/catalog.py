@@ -29,7 +29,7 @@ def _q_star(meta: dict[str, Any], env_id: str) -> str:
 def zoo_entries() -> list[dict[str, Any]]:
     """One row per shipped expert file (or per registered task that has none), tasks in registry order."""
     envs = list(TASKS) + sorted({p.name.split(".")[0] for p in zoo_files()} - set(TASKS))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for env_id in envs:
         task = TASKS.get(env_id)
         base = {
@@ -90,7 +90,10 @@ def format_zoo_table(rows: list[dict[str, Any]]) -> str:
               _pm(r["expert_return"], r["expert_std"]), _pm(r["random_return"], r["random_std"]), _time(r),
               r["q_star"] or "-"] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
-    fmt = lambda values: "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
+
+    def fmt(values: list[str]) -> str:
+        return "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
+
     lines = [fmt(cols), fmt(["-" * w for w in widths])] + [fmt(c) for c in cells]
     lines += ["", "made by:"] + [f"  {r['file']}: {r['command'] or 'not recorded'}" for r in rows if r["file"]]
     lines += ["", "expert return measured on (Box2D and MuJoCo replay exactly only there; elsewhere within the spread):"]

@@ -9,14 +9,16 @@ numpy-batched env (imitlab's classic control: CartPole, Acrobot, Pendulum, Mount
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 import numpy as np
 
-from imitlab.envs.vector import VecEnv, make_vec_env
+from imitlab.envs.vector import RestorableVecEnv, VecEnv, make_vec_env
 from imitlab.errors import UserError
 from imitlab.experts import Expert, as_expert
 
 
-def restorable(venv: VecEnv) -> bool:
+def restorable(venv: VecEnv) -> TypeGuard[RestorableVecEnv]:
     """True if ``venv`` exposes its internal state as a settable array (a numpy-batched env)."""
     return isinstance(getattr(venv, "state", None), np.ndarray) and hasattr(venv, "steps")
 

@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 import numpy as np
 
+from imitlab.envs.spaces import observation_box
 from imitlab.envs.vector import make_vec_env
 from imitlab.errors import UserError, positive
 from imitlab.policies import make_policy
@@ -78,7 +79,7 @@ def _train_ppo_expert(
     policy = make_policy(venv.single_observation_space, venv.single_action_space, config.hidden)
     if config.obs_norm_from_bounds:
         # Features on very different scales (MountainCar's velocity is ~0.07) stall PPO.
-        space = venv.single_observation_space
+        space = observation_box(venv.single_observation_space)
         if not (np.isfinite(space.low).all() and np.isfinite(space.high).all()):
             raise UserError(f"obs_norm_from_bounds needs finite observation bounds; {env_id} has {space}")
         policy.set_obs_normalization((space.high + space.low) / 2, (space.high - space.low) / 2)

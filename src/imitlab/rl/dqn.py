@@ -19,6 +19,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from imitlab.envs.spaces import observation_box
 from imitlab.envs.vector import make_vec_env
 from imitlab.errors import UserError, positive
 from imitlab.losses import double_q_target, huber_td_loss
@@ -169,7 +170,7 @@ def train_dqn(
         raise UserError(f"DQN needs discrete actions; {env_id} has {act_space}: use --algo sac or ppo")
     seed_everything(seed)
     learner = DQN(QPolicy(obs_space, act_space, cfg.hidden), cfg, seed=seed)
-    buffer = ReplayBuffer(cfg.buffer_size, obs_space.shape, (), np.int64, seed=seed)
+    buffer = ReplayBuffer(cfg.buffer_size, observation_box(obs_space).shape, (), np.int64, seed=seed)
     run = TrainingRun(
         env_id=env_id, seed=seed, total=total_steps, unit="step", out=out,
         config={"algo": "expert-dqn", "env_id": env_id, "seed": seed, "total_steps": total_steps, **asdict(cfg)},

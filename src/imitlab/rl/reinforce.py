@@ -97,7 +97,7 @@ class Reinforce:
         else:
             next_values = np.zeros_like(rewards)
         returns = discounted_returns(rewards, batch.terminated, batch.truncated, next_values, gamma=cfg.gamma)
-        if cfg.baseline == "learned":
+        if self.value is not None:  # the learned baseline
             adv = returns - self.value(batch.obs)
         elif cfg.baseline == "mean":
             # Running mean over all returns seen, so the baseline does not depend on this batch alone.

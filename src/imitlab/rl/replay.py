@@ -59,7 +59,7 @@ class ReplayBatch:
         return ReplayBatch(
             obs=torch.cat([b.obs for b in batches]),
             acts=torch.cat([b.acts for b in batches]),
-            rews=torch.cat([b.rews for b in batches]) if with_rews == {True} else None,
+            rews=torch.cat([b.require_rewards() for b in batches]) if with_rews == {True} else None,
             next_obs=torch.cat([b.next_obs for b in batches]),
             terminated=torch.cat([b.terminated for b in batches]),
         )

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from imitlab.critics import TwinQ, space_obs_stats
+from imitlab.envs.spaces import observation_box
 from imitlab.envs.vector import make_vec_env
 from imitlab.errors import UserError, positive
 from imitlab.losses import sac_actor_loss, sac_alpha_loss, sac_q_target
@@ -94,7 +95,7 @@ class SAC:
         self.updates = 0  # critic steps taken by update()
 
     @classmethod
-    def for_spaces(cls, observation_space: gym.Space, action_space: gym.Space, config: SACConfig, *, seed: int) -> SAC:
+    def for_spaces(cls, observation_space: gym.Space, action_space: gym.spaces.Box, config: SACConfig, *, seed: int) -> SAC:
         """A fresh learner for these spaces, observations normalised by the space's bounds (an RL
         learner has no data to take statistics from). Draws the initial weights from torch's
         global RNG: seed it first."""
@@ -236,7 +237,7 @@ def train_sac(
         raise UserError(f"SAC needs continuous (Box) actions; {env_id} has {act_space}: use --algo dqn or ppo")
     rng = seed_everything(seed)
     learner = SAC.for_spaces(obs_space, act_space, cfg, seed=seed)
-    buffer = ReplayBuffer(cfg.buffer_size, obs_space.shape, act_space.shape, np.float32, seed=seed)
+    buffer = ReplayBuffer(cfg.buffer_size, observation_box(obs_space).shape, act_space.shape, np.float32, seed=seed)
     run = TrainingRun(
         env_id=env_id, seed=seed, total=total_steps, unit="step", out=out,
         config={"algo": "expert-sac", "env_id": env_id, "seed": seed, "total_steps": total_steps, **asdict(cfg)},

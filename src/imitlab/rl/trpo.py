@@ -97,8 +97,8 @@ class TRPO:
         values = self.value(batch.obs)
         adv, returns = gae(rewards.astype(np.float32), values, self.value(batch.next_obs), batch.terminated,
                            batch.truncated, gamma=cfg.gamma, lam=cfg.lam)
-        adv = adv.reshape(-1)
-        adv = torch.from_numpy((adv - adv.mean()) / (adv.std() + 1e-8))
+        flat_adv = adv.reshape(-1)
+        adv_t = torch.from_numpy((flat_adv - flat_adv.mean()) / (flat_adv.std() + 1e-8))
         obs = torch.from_numpy(batch.flat("obs"))
         acts = torch.from_numpy(batch.flat("acts"))
         old_logp = torch.from_numpy(batch.flat("logp"))
@@ -107,7 +107,7 @@ class TRPO:
 
         def surrogate() -> torch.Tensor:
             logp, entropy = self.policy.log_prob_entropy(obs, acts)
-            return -(torch.exp(logp - old_logp) * adv).mean() - cfg.ent_coef * entropy.mean()
+            return -(torch.exp(logp - old_logp) * adv_t).mean() - cfg.ent_coef * entropy.mean()
 
         def fisher_vector_product(v: torch.Tensor) -> torch.Tensor:
             kl = self.policy.kl(old_params, obs).mean()

@@ -76,7 +76,10 @@ class GAILConfig:
 
     def generator_config(self) -> PPOConfig | TRPOConfig | ReinforceConfig:
         """The settings of the chosen generator."""
-        return {"ppo": self.ppo, "trpo": self.trpo, "reinforce": self.reinforce}[self.generator]
+        configs: dict[str, PPOConfig | TRPOConfig | ReinforceConfig] = {
+            "ppo": self.ppo, "trpo": self.trpo, "reinforce": self.reinforce,
+        }
+        return configs[self.generator]
 
 
 def train_gail(

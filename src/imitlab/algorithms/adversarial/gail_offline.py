@@ -32,7 +32,7 @@ from imitlab.data.demos import Demonstrations, Transitions
 from imitlab.discriminator import Discriminator, DiscriminatorBatch
 from imitlab.errors import positive
 from imitlab.losses import gail_reward
-from imitlab.policies import PolicySpec
+from imitlab.policies import CategoricalPolicy, GaussianPolicy, PolicySpec
 from imitlab.training import TrainingRun, TrainResult
 
 
@@ -59,6 +59,10 @@ class OfflineGAILConfig:
     """The policy network."""
     disc_hidden: tuple[int, ...] = (64, 64)
     """Hidden layer widths of the discriminator."""
+
+
+# PolicySpec.build gives one of the two kinds; the policy gradients below need to know which.
+_KINDS = "offline GAIL trains a CategoricalPolicy (discrete actions) or a GaussianPolicy (continuous ones)"
 
 
 def train_gail_offline(
@@ -122,6 +126,7 @@ def train_gail_offline(
                 d_loss = discriminator_step(disc, disc_opt, expert_x, disc.inputs(DiscriminatorBatch(obs, policy_acts)))
 
             if policy.discrete:
+                assert isinstance(policy, CategoricalPolicy), _KINDS
                 # Exact policy gradient: E_{a~pi}[r(s, a)] summed over the whole action set.
                 with torch.no_grad():
                     all_acts = torch.arange(policy.n).repeat(len(obs))
@@ -131,6 +136,7 @@ def train_gail_offline(
                 entropy = -(probs * logp_all).sum(-1)
                 loss = -(probs * r).sum(-1).mean() - cfg.ent_coef * entropy.mean()
             else:
+                assert isinstance(policy, GaussianPolicy), _KINDS
                 # Pathwise (reparameterised) policy gradient through the discriminator's score: far
                 # lower variance than the likelihood ratio, which barely moves a continuous policy here.
                 policy_acts, logp = policy.rsample(obs, gen)
