@@ -27,6 +27,7 @@ def space_obs_stats(space: gym.Space) -> tuple[np.ndarray, np.ndarray]:
     low = np.asarray(box.low, dtype=np.float64).reshape(-1)
     high = np.asarray(box.high, dtype=np.float64).reshape(-1)
     finite = np.isfinite(low) & np.isfinite(high)
+    low, high = np.where(finite, low, 0.0), np.where(finite, high, 0.0)  # inf - inf would warn, then be masked anyway
     mean = np.where(finite, (high + low) / 2, 0.0)
     std = np.where(finite, np.maximum((high - low) / 2, 1e-6), 1.0)
     return mean, std
