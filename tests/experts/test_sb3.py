@@ -235,3 +235,29 @@ def test_dagger_from_an_sb3_zip_of_gymnasium_029_with_vecnormalize_reaches_475(s
     assert main(["eval", "--env", "CartPole-v1", "--policy", str(tmp_path / "run"), "--episodes", "50", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["mean_return"] >= 475, result
+
+
+class _Exploit:
+    """A pickle that runs a command when it is loaded by plain ``pickle.load``."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_vecnormalize_file_that_would_run_code_is_refused_and_runs_none(tmp_path):
+    """The statistics beside a zip are read without unpickling code: a file naming anything but
+    numpy's array rebuilders and inert records is refused, and its payload never runs."""
+    import pickle
+
+    from imitlab.experts.sb3 import load_vecnormalize
+
+    marker = tmp_path / "ran"
+    (tmp_path / "vecnormalize.pkl").write_bytes(pickle.dumps({"obs_rms": _Exploit(marker)}))
+    with pytest.raises(UserError, match=r"cannot read the VecNormalize statistics.*system"):
+        load_vecnormalize(tmp_path / "vecnormalize.pkl", (4,))
+    assert not marker.exists()

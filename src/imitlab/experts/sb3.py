@@ -18,9 +18,11 @@ acts badly. Where the statistics that RL Zoo and the hub save lie beside the zip
 :func:`find_vecnormalize`), they are applied to every observation before the model sees it, for
 ``act`` and for the critics alike (reward normalisation does not matter for acting).
 
-An SB3 zip holds pickled Python objects (its ``data`` entry and the spaces), and so does a
-``vecnormalize.pkl``: loading them runs code from the files, so do it only for files you trust.
-imitlab never loads one unless a user names the zip; naming it trusts the statistics beside it too.
+An SB3 zip holds pickled Python objects (its ``data`` entry and the spaces) that SB3's ``load``
+unpickles, running code from the file: imitlab loads one only when a user names it with the
+explicit ``sb3:`` prefix. The ``vecnormalize.pkl`` found beside it is a pickle too, but imitlab
+reads it with a state-only unpickler (numpy arrays and numbers; no code from the file runs), so
+the statistics need no trust of their own.
 """
 
 from __future__ import annotations
@@ -108,13 +110,57 @@ def find_vecnormalize(zip_path: str | os.PathLike, env_id: str) -> Path | None:
     return next((p for p in candidates if p.is_file()), None)
 
 
+class _State:
+    """What a pickled object becomes when read by :class:`_StateOnlyUnpickler`: its saved
+    attributes and nothing else (no class of the file's is imported, no method of it runs)."""
+
+    def __init__(self, *args: Any) -> None:
+        self._args = args
+
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, dict):
+            self.__dict__.update(state)
+        else:
+            self._state = state
+
+
+def _state_ctor(*args: Any) -> _State:
+    return _State(*args)
+
+
+class _StateOnlyUnpickler(pickle.Unpickler):
+    """Reads a ``VecNormalize`` pickle without running code from it.
+
+    Numpy's array, dtype and scalar rebuilders are the only callables it lets the file name; the
+    objects around them (VecNormalize, RunningMeanStd, gymnasium spaces, numpy Generators) become
+    inert :class:`_State` records of their attributes. Any other global (``os.system``, a class
+    whose ``__setstate__`` would run) is refused, so the file needs no more trust than a .npz.
+    """
+
+    _NUMPY = {("numpy", "dtype"), ("numpy", "ndarray")} | {
+        (f"numpy.{core}.{mod}", name)
+        for core in ("core", "_core")
+        for mod, name in (("multiarray", "_reconstruct"), ("multiarray", "scalar"), ("numeric", "_frombuffer"))
+    }
+    _RECORDS = ("stable_baselines3.common.vec_env.vec_normalize.", "stable_baselines3.common.running_mean_std.",
+                "gymnasium.spaces.", "gym.spaces.", "numpy.random.")
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in self._NUMPY:
+            return super().find_class(module, name)
+        if f"{module}.".startswith(self._RECORDS):
+            return _State if name[:1].isupper() else _state_ctor
+        raise pickle.UnpicklingError(f"it names {module}.{name}, which a VecNormalize file does not hold")
+
+
 def load_vecnormalize(path: str | os.PathLike, obs_shape: tuple[int, ...]) -> ObsNormalization | None:
-    """The observation statistics of the ``VecNormalize`` pickled at ``path`` (unpickling it: a
-    trusted file only), or None where it did not normalise observations (``norm_obs=False``)."""
+    """The observation statistics of the ``VecNormalize`` pickled at ``path``, or None where it did
+    not normalise observations (``norm_obs=False``). Read by :class:`_StateOnlyUnpickler`: numbers
+    and arrays only, no code from the file runs."""
     try:
         with open(path, "rb") as f:
-            vec_normalize = pickle.load(f)
-    except Exception as e:  # an unpickled file can fail in any way
+            vec_normalize = _StateOnlyUnpickler(f).load()
+    except Exception as e:  # a damaged or foreign file can fail in any way
         raise UserError(
             f"cannot read the VecNormalize statistics {str(path)!r} saved with the SB3 model "
             f"({type(e).__name__}: {e}); replace it with the file the model was trained with, or move it away"
