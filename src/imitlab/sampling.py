@@ -87,6 +87,14 @@ class RolloutSampler:
                         if self._restorable is not None else None)
         self.total_steps = 0
 
+    def resumed(self, *, seed: int, step: int, generator_state: torch.Tensor) -> RolloutSampler:
+        """A sampler continuing a checkpointed run at env step ``step``: the envs are not saved, so
+        it starts new episodes (reset with ``seed + step``), with the saved action-sampling RNG."""
+        sampler = RolloutSampler(self.venv, self.num_steps, seed=seed + step, record_states=self._restorable is not None)
+        sampler.generator.set_state(generator_state)
+        sampler.total_steps = step
+        return sampler
+
     def collect(self, policy: SamplingPolicy) -> Batch:
         """Run ``num_steps`` steps in every env with actions sampled from ``policy``."""
         done_returns, done_lengths = [], []

@@ -217,10 +217,7 @@ def train_aggrevated(
         optimizer.load_state_dict(state["optimizer"])
         rng.bit_generator.state = state["rng"]
         gen.set_state(state["torch_gen"])
-        # A resumed run starts new episodes (the envs are not saved), seeded from the run's step.
-        sampler = RolloutSampler(venv, cfg.horizon, seed=seed + run.resumed_step, record_states=not use_critic)
-        sampler.generator.set_state(state["gen"])
-        sampler.total_steps = run.resumed_step
+        sampler = sampler.resumed(seed=seed, step=run.resumed_step, generator_state=state["gen"])
     for it in range(first_iter, n_iters):
         with run.timed():
             actor.p = mixture_weight(cfg.alpha_schedule, it, decay_rounds=cfg.alpha_decay_rounds, p=cfg.alpha_p)

@@ -149,10 +149,7 @@ def train_dagger(
         policy.load_state_dict(state["policy"])
         optimizer.load_state_dict(state["optimizer"])
         rng.bit_generator.state = state["rng"]
-        # A resumed run starts new episodes (the envs are not saved), seeded from the run's step.
-        sampler = RolloutSampler(venv, sampler.num_steps, seed=seed + run.resumed_step)
-        sampler.generator.set_state(state["gen"])
-        sampler.total_steps = run.resumed_step
+        sampler = sampler.resumed(seed=seed, step=run.resumed_step, generator_state=state["gen"])
     final = None
     for round_idx in range(first_round, n_rounds):
         with run.timed():

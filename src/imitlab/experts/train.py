@@ -93,13 +93,11 @@ def _train_ppo_expert(
         checkpoint_every=checkpoint_every, resume=resume,
     )
     state = run.restored()
-    start = run.resumed_step
-    sampler = RolloutSampler(venv, config.num_steps, seed=seed + start)  # a resumed run starts new episodes
-    sampler.total_steps = start
+    sampler = RolloutSampler(venv, config.num_steps, seed=seed)
     if state is not None:
         policy.load_state_dict(state["policy"])
         learner.load_state_dict(state["learner"])
-        sampler.generator.set_state(state["gen"])
+        sampler = sampler.resumed(seed=seed, step=run.resumed_step, generator_state=state["gen"])
         if obs_rms is not None:
             obs_rms.load_state_dict(state["obs_rms"])
         if scaler is not None:

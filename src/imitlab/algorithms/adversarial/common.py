@@ -395,10 +395,7 @@ def on_policy_loop(
         rng.bit_generator.state = state["rng"]
         torch_gen.set_state(state["torch_gen"])
         scaler.load_state_dict(state)
-        # A resumed run starts new episodes (the envs are not saved), seeded from the run's step.
-        sampler = RolloutSampler(venv, s.num_steps, seed=seed + run.resumed_step)
-        sampler.generator.set_state(state["gen"])
-        sampler.total_steps = run.resumed_step
+        sampler = sampler.resumed(seed=seed, step=run.resumed_step, generator_state=state["gen"])
     final = None
     while sampler.total_steps < total_steps:
         with run.timed():
