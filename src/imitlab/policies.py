@@ -11,7 +11,7 @@ import math
 import os
 import pickle
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from imitlab.envs.spaces import obs_dim, space_from_description
+from imitlab.envs.dict_obs import observation_layout
+from imitlab.envs.spaces import flatten_observations, layout_size, obs_dim, observations_batched, space_from_description
 from imitlab.errors import UserError
 from imitlab.losses import categorical_kl, gaussian_kl
 from imitlab.nets import mlp, network_config
@@ -49,6 +50,9 @@ class Policy(nn.Module):
         self.action_space = action_space
         self.hidden = list(hidden)
         self.obs_dim = obs_dim(observation_space)
+        # The Dict/Tuple space that the flat observations follow (envs.spaces.describe_layout), for an
+        # env with structured observations: act() then takes them structured too. Set by load_policy.
+        self.obs_layout: dict[str, Any] | None = None
         self.register_buffer("obs_mean", torch.zeros(self.obs_dim))
         self.register_buffer("obs_std", torch.ones(self.obs_dim))
 
@@ -90,12 +94,20 @@ class Policy(nn.Module):
         raise NotImplementedError
 
     @torch.inference_mode()
-    def act(self, obs: np.ndarray, *, deterministic: bool = True) -> np.ndarray:
-        """Actions for a batch of numpy observations; the Expert protocol's ``act``."""
+    def act(self, obs: Any, *, deterministic: bool = True) -> np.ndarray:
+        """Actions for a batch of numpy observations; the Expert protocol's ``act``.
+
+        A policy for an env with Dict or Tuple observations (``obs_layout`` set) also takes them
+        as the env gives them: a dict (tuple) of arrays with a batch axis, or a single
+        observation, for which it returns a single action.
+        """
+        single = False
+        if self.obs_layout is not None and isinstance(obs, Mapping | tuple):
+            single = not observations_batched(self.obs_layout, obs)
+            obs = flatten_observations(self.obs_layout, obs)
         obs_t = torch.as_tensor(np.asarray(obs, dtype=np.float32))
-        if deterministic:
-            return self.mode(obs_t).numpy()
-        return self.sample(obs_t)[0].numpy()
+        act = (self.mode(obs_t) if deterministic else self.sample(obs_t)[0]).numpy()
+        return act[0] if single else act
 
     def config(self) -> dict[str, Any]:
         return network_config(self)
@@ -356,6 +368,9 @@ def save_policy(
         "state_dict": {k: v.detach().clone() for k, v in policy.state_dict().items()},
         "extra": extra or {},
     }
+    layout = policy.obs_layout if policy.obs_layout is not None else observation_layout(env_id, strict=False)
+    if layout is not None and layout_size(layout) == policy.obs_dim:
+        payload["obs_layout"] = layout  # so that the loaded policy takes the env's Dict/Tuple observations
     if critic is not None:
         payload["critic"] = {**critic.config(), "state_dict": {k: v.detach().clone() for k, v in critic.state_dict().items()}}
     atomic_torch_save(payload, path)
@@ -388,6 +403,15 @@ def load_policy(path: str | os.PathLike) -> tuple[Policy, dict[str, Any]]:
         if key in payload and not isinstance(payload[key], kind):
             raise UserError(f"{where} has {key}={payload[key]!r}, not {what}; {_RESAVE}")
     policy = _policy_from_payload(payload, where)
+    if payload.get("obs_layout") is not None:
+        from imitlab.data.demos import layout_problem
+
+        problem = layout_problem(payload["obs_layout"])
+        if problem is None and layout_size(payload["obs_layout"]) != policy.obs_dim:
+            problem = f"flattens to {layout_size(payload['obs_layout'])} entries, not the policy's {policy.obs_dim}"
+        if problem:
+            raise UserError(f"{where}: its obs_layout {problem}; {_RESAVE}")
+        policy.obs_layout = payload["obs_layout"]
     if "critic" in payload:
         _check_critic(payload["critic"], payload, where)
     policy.eval()

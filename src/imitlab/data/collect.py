@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 
 from imitlab.data.demos import Demonstrations
+from imitlab.envs.dict_obs import observation_layout
 from imitlab.envs.spaces import describe_space
 from imitlab.envs.vector import env_spaces
 from imitlab.errors import positive
@@ -41,7 +42,8 @@ def collect_demos(
         "expert_std_return": float(eps.returns.std()),
         **(metadata or {}),
     }
-    return Demonstrations(eps.trajectories, env_id, describe_space(obs_space), describe_space(act_space), meta)
+    return Demonstrations(eps.trajectories, env_id, describe_space(obs_space), describe_space(act_space), meta,
+                          observation_layout(env_id))
 
 
 def executed_actions(

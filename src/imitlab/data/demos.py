@@ -2,7 +2,10 @@
 subsampling and flattening to transitions.
 
 File layout (format ``imitlab.demos``, version 1), all arrays, no pickles:
-  ``meta``        JSON string: format, version, env_id, obs_space, act_space, metadata
+  ``meta``        JSON string: format, version, env_id, obs_space, act_space, metadata, and
+                  optionally obs_layout (the Dict/Tuple space that ``obs_space`` flattens, see
+                  :func:`imitlab.envs.spaces.describe_layout`); ``metadata["provenance"]`` says where
+                  imported demos came from (see :func:`provenance_lines`)
   ``obs``         [sum(T_i + 1), *obs_shape] every episode's observations, first to last
   ``acts``        [sum(T_i), *act_shape]
   ``rews``        [sum(T_i)] float32 (optional)
@@ -16,13 +19,14 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeGuard
 
 import numpy as np
 
-from imitlab.envs.spaces import same_space, space_summary
+from imitlab.envs.spaces import layout_differences, layout_size, layout_summary, same_space, space_summary
 from imitlab.errors import UserError
 from imitlab.utils import atomic_savez
 
@@ -72,13 +76,52 @@ class Transitions:
 
 @dataclass
 class Demonstrations:
-    """Expert trajectories for one environment, with the spaces they were recorded in."""
+    """Expert trajectories for one environment, with the spaces they were recorded in.
+
+    Observations are stored as imitlab's networks see them, flat in ``obs_space`` (a Box);
+    ``obs_layout``, when the env observes a Dict or Tuple, is that structured space (see
+    :func:`imitlab.envs.spaces.describe_layout`), which the flat observations follow.
+    """
 
     trajectories: list[Trajectory]
     env_id: str
     obs_space: dict[str, Any]
     act_space: dict[str, Any]
     metadata: dict[str, Any] = field(default_factory=dict)
+    obs_layout: dict[str, Any] | None = None
+
+    @classmethod
+    def from_arrays(cls, obs: Any, acts: np.ndarray, **kwargs: Any) -> Demonstrations:
+        """Demonstrations from plain arrays, checked as a demo file is.
+
+        See :func:`imitlab.data.importers.arrays.demos_from_arrays` for the arguments: ``obs``
+        (one row per step plus each episode's final observation, or one per step with
+        ``next_obs``), ``acts``, exactly one of ``episode_lengths`` / ``episode_starts`` /
+        ``dones``, ``terminated`` and ``truncated`` (per episode or per step; inferred from the
+        env's time limit when left out), ``rews``, ``env_id``, ``obs_space``, ``act_space``.
+        """
+        from imitlab.data.importers.arrays import demos_from_arrays
+
+        return demos_from_arrays(obs, acts, **kwargs)
+
+    def to_arrays(self, *, per_step: bool = False) -> dict[str, np.ndarray]:
+        """The demos as plain arrays that :meth:`from_arrays` takes back exactly.
+
+        By default: ``obs`` [sum(T_i + 1), ...] (each episode's observations, its final one
+        included), ``acts`` [sum(T_i), ...], ``episode_lengths`` [E], ``terminated`` and
+        ``truncated`` [E], and ``rews`` [sum(T_i)] when recorded. With ``per_step``: one row per
+        step, as D4RL and Stable-Baselines3 lay data out: ``obs``, ``next_obs``, ``acts``, ``rews``,
+        ``episode_starts``, ``terminated`` and ``truncated`` (true only on an episode's last step).
+        """
+        from imitlab.data.importers.arrays import demos_to_arrays
+
+        return demos_to_arrays(self, per_step=per_step)
+
+    @property
+    def provenance(self) -> dict[str, Any] | None:
+        """Where the demos came from (``metadata["provenance"]``), when recorded."""
+        p = self.metadata.get("provenance")
+        return p if isinstance(p, dict) else None
 
     @property
     def n_episodes(self) -> int:
@@ -104,7 +147,8 @@ class Demonstrations:
         """The first ``n_episodes`` episodes."""
         if not 1 <= n_episodes <= self.n_episodes:
             raise UserError(f"asked for {n_episodes} episodes but the demos hold {self.n_episodes}")
-        return Demonstrations(self.trajectories[:n_episodes], self.env_id, self.obs_space, self.act_space, dict(self.metadata))
+        return Demonstrations(self.trajectories[:n_episodes], self.env_id, self.obs_space, self.act_space, dict(self.metadata),
+                              self.obs_layout)
 
     def to_transitions(self) -> Transitions:
         """All steps of all episodes as flat (s, a, s', done) arrays."""
@@ -149,6 +193,16 @@ class Demonstrations:
                 f"and actions {space_summary(self.act_space)}, which do not fit {env_id} "
                 f"({space_summary(obs_space)}, {space_summary(act_space)}); collect demos in {env_id}"
             )
+        if self.obs_layout is not None:
+            from imitlab.envs.dict_obs import observation_layout
+
+            env_layout = observation_layout(env_id)
+            diffs = [] if env_layout is None else layout_differences(self.obs_layout, env_layout, name="observation")
+            if diffs:
+                raise UserError(
+                    f"the demos' observations {layout_summary(self.obs_layout)} do not fit {env_id}'s "
+                    f"{layout_summary(env_layout or {})} ({'; '.join(diffs[:3])}); collect demos in {env_id}"
+                )
         if self.env_id != env_id:
             raise UserError(
                 f"the demos were recorded in {self.env_id}, not {env_id}; pass --env {self.env_id} "
@@ -167,6 +221,8 @@ class Demonstrations:
             "act_space": self.act_space,
             "metadata": self.metadata,
         }
+        if self.obs_layout is not None:
+            meta["obs_layout"] = self.obs_layout
         arrays = {
             "meta": np.array(json.dumps(meta)),
             "obs": np.concatenate([t.obs for t in self.trajectories]),
@@ -193,11 +249,16 @@ class Demonstrations:
         return cls._from_arrays(_read_npz(path), str(path))
 
     @classmethod
-    def _from_arrays(cls, arrays: dict[str, np.ndarray], name: str) -> Demonstrations:
+    def _from_arrays(cls, arrays: dict[str, np.ndarray], name: str, *, what: str | None = None,
+                     fix: str | None = None) -> Demonstrations:
+        """Demos from a file's arrays, checked; a problem is a UserError that starts with ``what``
+        (default: ``demo file NAME``) and ends with ``fix`` (default: the problem's own)."""
         try:
             return cls._parse(arrays)
         except _Invalid as e:
-            raise UserError(f"demo file {name!r} is invalid: {e}; {e.fix}") from None
+            if what is None:
+                raise UserError(f"demo file {name!r} is invalid: {e}; {e.fix}") from None
+            raise UserError(f"{what}: {e}; {fix or e.fix}") from None
 
     @classmethod
     def _parse(cls, arrays: dict[str, np.ndarray]) -> Demonstrations:
@@ -242,7 +303,7 @@ class Demonstrations:
             )
             o += length + 1
             a += length
-        return cls(trajs, meta["env_id"], obs_space, act_space, meta.get("metadata", {}))
+        return cls(trajs, meta["env_id"], obs_space, act_space, meta.get("metadata", {}), meta.get("obs_layout"))
 
 
 def load_demos(path: str | os.PathLike) -> Demonstrations:
@@ -322,6 +383,53 @@ def space_problem(desc: Any) -> str | None:
     return None
 
 
+_MAX_LAYOUT_DEPTH = 16
+_MAX_LAYOUT_LEAVES = 4096
+
+
+def layout_problem(desc: Any) -> str | None:
+    """What is wrong with ``desc`` as a Dict/Tuple layout read from a file (see
+    :func:`imitlab.envs.spaces.describe_layout`), or None when it is well formed: Dict and Tuple
+    nodes (a Dict's keys unique strings), at most 16 deep and 4096 leaves, each leaf a space that
+    :func:`space_problem` accepts, the flat size at most :data:`MAX_SPACE_SIZE`."""
+    if not isinstance(desc, dict) or desc.get("type") not in ("Dict", "Tuple"):
+        kind = desc.get("type") if isinstance(desc, dict) else type(desc).__name__
+        return f"is {kind!r}, not a Dict or Tuple layout"
+    leaves: list[Any] = []
+    stack: list[tuple[Any, int, str]] = [(desc, 0, "")]
+    while stack:
+        node, depth, where = stack.pop()
+        if depth > _MAX_LAYOUT_DEPTH:
+            return f"nests deeper than {_MAX_LAYOUT_DEPTH} levels"
+        kind = node.get("type") if isinstance(node, dict) else None
+        if kind not in ("Dict", "Tuple"):
+            leaves.append((node, where))
+            if len(leaves) > _MAX_LAYOUT_LEAVES:
+                return f"has more than {_MAX_LAYOUT_LEAVES} leaves"
+            continue
+        children = node.get("spaces")
+        if not isinstance(children, list) or not children:
+            return f"has a {kind}{where} without a list of spaces"
+        if kind == "Dict":
+            if not all(isinstance(c, list) and len(c) == 2 and isinstance(c[0], str) for c in children):
+                return f"has a Dict{where} whose spaces are not [key, space] pairs"
+            keys = [c[0] for c in children]
+            if len(set(keys)) != len(keys):
+                return f"has a Dict{where} with a repeated key"
+            stack += [(c[1], depth + 1, f"{where}[{c[0]!r}]") for c in children]
+        else:
+            stack += [(c, depth + 1, f"{where}[{i}]") for i, c in enumerate(children)]
+    size = 0
+    for leaf, where in leaves:
+        problem = space_problem(leaf)
+        if problem:
+            return f"leaf{where} {problem}"
+        size += int(leaf["n"]) if leaf["type"] == "Discrete" else int(np.prod(leaf["shape"], dtype=np.int64))
+        if size > MAX_SPACE_SIZE:
+            return f"flattens to more than the {MAX_SPACE_SIZE:,} entries imitlab accepts"
+    return None
+
+
 def observation_problem(obs: np.ndarray, obs_space: dict[str, Any]) -> str | None:
     """What is wrong with ``obs`` as a batch of observations of the described space, or None."""
     return _numbers_problem(obs, "observations", tuple(obs_space.get("shape", ())), kinds="biuf")
@@ -393,6 +501,14 @@ def _parse_meta(arr: np.ndarray) -> dict[str, Any]:
             raise _Invalid(f"its metadata's {key} {problem}")
     if not isinstance(meta.get("metadata", {}), dict):
         raise _Invalid(f"its metadata's 'metadata' is a {type(meta['metadata']).__name__}, not an object")
+    if meta.get("obs_layout") is not None:
+        problem = layout_problem(meta["obs_layout"])
+        if problem:
+            raise _Invalid(f"its metadata's obs_layout {problem}")
+        size = layout_size(meta["obs_layout"])
+        if meta["obs_space"]["type"] != "Box" or list(meta["obs_space"]["shape"]) != [size]:
+            raise _Invalid(f"its obs_space {space_summary(meta['obs_space'])} is not the flat Box({size},) "
+                           f"that its obs_layout {layout_summary(meta['obs_layout'])} flattens to")
     return meta
 
 
@@ -422,27 +538,35 @@ def _episode_flags(arr: np.ndarray, name: str, n: int) -> np.ndarray:
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
     """The arrays of a demo file, read without unpickling and only after checking that each
     array's declared size is what the file stores and fits in memory."""
-    name = str(path)
+    return read_npz_arrays(path, _ARRAYS, what=f"demo file {str(path)!r}", fix=_RECOLLECT)[0]
+
+
+def read_npz_arrays(path: Path, keys: Sequence[str] | None, *, what: str, fix: str) -> tuple[dict[str, np.ndarray], list[str]]:
+    """``(arrays, names)``: the arrays ``keys`` (all when None) that an ``.npz`` file holds, and the
+    names of every array in it, read without unpickling and only after checking that each array's
+    declared size is what the file stores and that they fit in memory. A problem is a UserError
+    naming ``what`` (e.g. ``demo file 'x.npz'``) and ending with ``fix``."""
     try:
         with zipfile.ZipFile(path) as zf:
             members = {info.filename: info for info in zf.infolist()}
+            names = [m[: -len(".npy")] for m in members if m.endswith(".npy")]
+            wanted = names if keys is None else [k for k in keys if k in names]
             total = 0
-            for key in _ARRAYS:
-                if key + ".npy" in members:
-                    total += _declared_bytes(zf, members[key + ".npy"], name)
+            for key in wanted:
+                total += _declared_bytes(zf, members[key + ".npy"], what, fix)
             if total > _memory_bytes():
-                raise UserError(f"demo file {name!r} declares {total / 2**30:.1f} GiB of arrays, more than this "
+                raise UserError(f"{what} declares {total / 2**30:.1f} GiB of arrays, more than this "
                                 "machine's memory; it is damaged, or too large: split it into several files")
             with np.load(path, allow_pickle=False) as f:
-                return {key: f[key] for key in _ARRAYS if key in f.files}
+                return {key: f[key] for key in wanted if key in f.files}, names
     except UserError:
         raise
     except Exception as e:  # noqa: BLE001 - zipfile, zlib and numpy's header parser raise many kinds
-        raise UserError(f"demo file {name!r} is corrupt or not an .npz file ({type(e).__name__}: {_one_line(e)}); "
-                        f"{_RECOLLECT}") from None
+        raise UserError(f"{what} is corrupt or not an .npz file ({type(e).__name__}: {_one_line(e)}); "
+                        f"{fix}") from None
 
 
-def _declared_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> int:
+def _declared_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo, what: str, fix: str) -> int:
     """Bytes that the .npy member ``info`` declares in its header, checked against what it stores."""
     readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
     key = info.filename[: -len(".npy")]
@@ -453,14 +577,14 @@ def _declared_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> in
         shape, _, dtype = readers[version](f)
         stored = info.file_size - f.tell()
     if dtype.hasobject:
-        raise UserError(f"demo file {name!r} holds pickled Python objects in {key!r}, which imitlab never loads "
-                        f"(unpickling can run code); {_RECOLLECT}")
+        raise UserError(f"{what} holds pickled Python objects in {key!r}, which imitlab never loads "
+                        f"(unpickling can run code); {fix}")
     declared = dtype.itemsize
     for s in shape:
         declared *= s
     if declared != stored:
-        raise UserError(f"demo file {name!r} is damaged: array {key!r} declares shape {shape} ({declared:,} bytes) "
-                        f"but stores {stored:,} bytes; {_RECOLLECT}")
+        raise UserError(f"{what} is damaged: array {key!r} declares shape {shape} ({declared:,} bytes) "
+                        f"but stores {stored:,} bytes; {fix}")
     return declared
 
 
