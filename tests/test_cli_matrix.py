@@ -30,12 +30,14 @@ CONTINUOUS = {"BipedalWalker-v3", "HalfCheetah-v5", "Hopper-v5", "Pendulum-v1"}
 TRAIN_ARGS = {
     "bc": ["--epochs", "2", "--eval-every", "1"],
     "gail": ["--eval-every", "1"],
+    "airl": ["--eval-every", "1"],
+    "rl": ["--steps", "2048", "--eval-every", "1"],
     "gail-offline": ["--iterations", "2", "--eval-every", "1"],
     "dagger": ["--expert", "zoo", "--steps", "200", "--steps-per-round", "100", "--eval-every", "100"],
     "aggrevated": ["--expert", "zoo", "--steps", "200", "--rollins", "2", "--horizon", "50", "--mc-horizon", "20",
                    "--eval-every", "100"],
 }
-USES_DEMOS = {"bc", "gail", "gail-offline"}
+USES_DEMOS = {"bc", "gail", "airl", "gail-offline"}
 # PPO: two batches of at most 1,024 steps (small_ppo_rollouts). DQN and SAC write progress.csv
 # rows only when an episode ends: their budgets run past the task's time limit (_past_time_limit).
 EXPERT_ARGS = {
@@ -101,12 +103,33 @@ def demo_file(tmp_path_factory):
     return get
 
 
-def _gail_steps(env_id: str) -> int:
-    """Two batches of the task's GAIL generator."""
-    from imitlab.defaults import gail_config
+def _gail_steps(env_id: str, algo: str = "gail") -> int:
+    """Two batches of the task's GAIL (or AIRL) generator."""
+    from imitlab.defaults import config_for
 
-    gen = gail_config(env_id).generator_config()
+    gen = config_for(algo, env_id).generator_config()
     return 2 * gen.num_envs * gen.num_steps
+
+
+@pytest.fixture(scope="module")
+def reward_file(tmp_path_factory):
+    """A reward.pt per task for ``train rl``: an untrained AIRL reward network saved as an IRL run
+    saves it (what ``train rl`` does with it is tested here, not how good it is)."""
+    from imitlab.envs.vector import env_spaces
+    from imitlab.rewards import save_reward
+    from imitlab.rewards.nets import RewardNet
+
+    root = tmp_path_factory.mktemp("matrix-rewards")
+
+    def get(env_id: str) -> Path:
+        path = root / f"{env_id}.pt"
+        if not path.exists():
+            obs_space, act_space = env_spaces(env_id)
+            save_reward(RewardNet(obs_space, act_space, absorbing=True), path, env_id=env_id, obs_space=obs_space,
+                        act_space=act_space, absorbing_reward=0.5, gamma=0.99)
+        return path
+
+    return get
 
 
 def _past_time_limit(env_id: str, algo: str) -> int:
@@ -153,15 +176,17 @@ def _check_refusal(code: int, err: str, out: Path, match: str) -> None:
 
 @pytest.mark.parametrize("env_id", ENVS)
 @pytest.mark.parametrize("command", list(TRAIN_ARGS))
-def test_train_command_on_every_task(capsys, tmp_path, demo_file, command, env_id):
+def test_train_command_on_every_task(capsys, tmp_path, demo_file, reward_file, small_ppo_rollouts, command, env_id):
     _require(env_id)
     out = tmp_path / "run"
     argv = ["train", command, "--env", env_id, "--seed", "0", "--out", str(out), "--eval-episodes", "1",
             *TRAIN_ARGS[command]]
     if command in USES_DEMOS:
         argv += ["--demos", str(demo_file(env_id))]
-    if command == "gail":
-        argv += ["--steps", str(_gail_steps(env_id))]
+    if command in ("gail", "airl"):
+        argv += ["--steps", str(_gail_steps(env_id, command))]
+    if command == "rl":
+        argv += ["--reward", str(reward_file(env_id))]
     code, err = _run(capsys, argv)
     refusal = REFUSALS.get(("train", command, env_id))
     if refusal:

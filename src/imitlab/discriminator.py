@@ -116,43 +116,14 @@ class Discriminator(nn.Module):
         absorbing: bool = False,
     ) -> None:
         super().__init__()
-        self.discrete = isinstance(action_space, gym.spaces.Discrete)
         self.absorbing = absorbing
-        d_obs = obs_dim(observation_space)
-        if isinstance(action_space, gym.spaces.Discrete):
-            self.n = int(action_space.n)
-            act_dim = self.n
-        elif isinstance(action_space, gym.spaces.Box):
-            act_dim = int(np.prod(action_space.shape))
-            low, high = action_space.low.reshape(-1), action_space.high.reshape(-1)
-            finite = np.isfinite(low) & np.isfinite(high)
-            one = np.ones((), low.dtype)  # keeps the bounds' dtype, so finite bounds give the numbers they gave
-            low, high = np.where(finite, low, -one), np.where(finite, high, one)  # unbounded: scale 1, bias 0
-            self.register_buffer("act_scale", torch.as_tensor((high - low) / 2, dtype=torch.float32))
-            self.register_buffer("act_bias", torch.as_tensor((high + low) / 2, dtype=torch.float32))
-            # Bounded dimensions are clamped to [-1, 1], as the env clips what it executes; unbounded
-            # ones are not clamped at all. Not persistent: derived from the space, and checkpoints
-            # written before it existed still load.
-            limit = torch.as_tensor(np.where(finite, 1.0, np.inf), dtype=torch.float32)
-            self.register_buffer("act_limit", limit, persistent=False)
-        else:
-            raise UserError(f"unsupported action space {action_space}; imitlab handles Discrete and Box")
-        mean = np.zeros(d_obs) if obs_mean is None else obs_mean
-        std = np.ones(d_obs) if obs_std is None else obs_std
-        self.register_buffer("obs_mean", torch.as_tensor(mean, dtype=torch.float32))
-        self.register_buffer("obs_std", torch.as_tensor(std, dtype=torch.float32))
+        d_obs, act_dim = register_pair_encoding(self, observation_space, action_space, obs_mean, obs_std)
         self.input_dim = d_obs + act_dim + int(absorbing)
         self.net = mlp(self.input_dim, 1, hidden, activation="tanh")
 
     def encode(self, obs: torch.Tensor, acts: torch.Tensor, absorbing: torch.Tensor | None = None) -> torch.Tensor:
         """The network's input for a batch of pairs (``absorbing``: bool flags, or None for none)."""
-        x = (obs.reshape(obs.shape[0], -1) - self.obs_mean) / self.obs_std
-        if self.discrete:
-            a = F.one_hot(acts.long().reshape(-1), self.n).float()
-        else:
-            a = (acts.reshape(acts.shape[0], -1) - self.act_bias) / self.act_scale
-            a = a.clamp(-self.act_limit, self.act_limit)
-        x = torch.cat([x, a], -1)
+        x = encode_pair(self, obs, acts)
         if self.absorbing:
             flag = torch.zeros(len(x), 1) if absorbing is None else absorbing.float().reshape(-1, 1)
             x = torch.cat([x * (1 - flag), flag], -1)
@@ -175,3 +146,156 @@ class Discriminator(nn.Module):
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of already-encoded inputs."""
         return self.net(x).squeeze(-1)
+
+
+class _PairEncoded(Protocol):
+    """A module that :func:`register_pair_encoding` gave its buffers."""
+
+    discrete: bool
+    n: int
+    obs_mean: torch.Tensor
+    obs_std: torch.Tensor
+    act_scale: torch.Tensor
+    act_bias: torch.Tensor
+    act_limit: torch.Tensor
+
+
+def register_pair_encoding(
+    module: nn.Module, observation_space: gym.Space, action_space: gym.Space,
+    obs_mean: np.ndarray | None = None, obs_std: np.ndarray | None = None,
+) -> tuple[int, int]:
+    """Give ``module`` the buffers that :func:`encode_pair` reads (observation mean and std; for
+    Box actions their scale and bias from the env's bounds) and its ``discrete`` / ``n``
+    attributes; returns the observation and the action encodings' widths. Discriminators and
+    learned rewards read (s, a) the same way through these two functions."""
+    mod: Any = module
+    mod.discrete = isinstance(action_space, gym.spaces.Discrete)
+    d_obs = obs_dim(observation_space)
+    if isinstance(action_space, gym.spaces.Discrete):
+        mod.n = int(action_space.n)
+        act_dim = mod.n
+    elif isinstance(action_space, gym.spaces.Box):
+        act_dim = int(np.prod(action_space.shape))
+        low, high = action_space.low.reshape(-1), action_space.high.reshape(-1)
+        finite = np.isfinite(low) & np.isfinite(high)
+        one = np.ones((), low.dtype)  # keeps the bounds' dtype, so finite bounds give the numbers they gave
+        low, high = np.where(finite, low, -one), np.where(finite, high, one)  # unbounded: scale 1, bias 0
+        module.register_buffer("act_scale", torch.as_tensor((high - low) / 2, dtype=torch.float32))
+        module.register_buffer("act_bias", torch.as_tensor((high + low) / 2, dtype=torch.float32))
+        # Bounded dimensions are clamped to [-1, 1], as the env clips what it executes; unbounded
+        # ones are not clamped at all. Not persistent: derived from the space, and checkpoints
+        # written before it existed still load.
+        limit = torch.as_tensor(np.where(finite, 1.0, np.inf), dtype=torch.float32)
+        module.register_buffer("act_limit", limit, persistent=False)
+    else:
+        raise UserError(f"unsupported action space {action_space}; imitlab handles Discrete and Box")
+    mean = np.zeros(d_obs) if obs_mean is None else obs_mean
+    std = np.ones(d_obs) if obs_std is None else obs_std
+    module.register_buffer("obs_mean", torch.as_tensor(mean, dtype=torch.float32))
+    module.register_buffer("obs_std", torch.as_tensor(std, dtype=torch.float32))
+    return d_obs, act_dim
+
+
+def encode_obs(module: _PairEncoded, obs: torch.Tensor) -> torch.Tensor:
+    """Observations [B, d_obs], flattened and normalised with ``module``'s statistics."""
+    return (obs.reshape(obs.shape[0], -1) - module.obs_mean) / module.obs_std
+
+
+def encode_action(module: _PairEncoded, acts: torch.Tensor) -> torch.Tensor:
+    """Actions [B, act_dim]: one-hot where discrete, else mapped to [-1, 1] by the env's bounds."""
+    if module.discrete:
+        return F.one_hot(acts.long().reshape(-1), module.n).float()
+    a = (acts.reshape(acts.shape[0], -1) - module.act_bias) / module.act_scale
+    return a.clamp(-module.act_limit, module.act_limit)
+
+
+def encode_pair(module: _PairEncoded, obs: torch.Tensor, acts: torch.Tensor) -> torch.Tensor:
+    """Rows [B, d_obs + act_dim]: :func:`encode_obs` then :func:`encode_action`."""
+    return torch.cat([encode_obs(module, obs), encode_action(module, acts)], -1)
+
+
+class AIRLDiscriminator(nn.Module):
+    """AIRL's discriminator (an :class:`AdversarialDiscriminator`; Fu et al. 2018): logit
+    ``g(s[, a]) + gamma h(s') - h(s) - log pi(a|s)`` (``losses.airl_logit``).
+
+    ``g`` is a :class:`~imitlab.rewards.nets.RewardNet`: the learned reward, saved as ``reward.pt``;
+    ``h`` a shaping potential on states. An input row holds g's input, h's inputs at s and at s',
+    whether s' has a future (0 after a true termination), and log pi(a|s). With ``absorbing``, a
+    true termination leads to the absorbing state (its own h, and cont 1: it follows itself), and
+    an absorbing row scores the absorbing state with log pi = 0 (no action is chosen there).
+    """
+
+    def __init__(
+        self,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        *,
+        gamma: float,
+        obs_mean: np.ndarray | None = None,
+        obs_std: np.ndarray | None = None,
+        hidden: Sequence[int] = (64, 64),
+        state_only: bool = True,
+        absorbing: bool = False,
+    ) -> None:
+        super().__init__()
+        from imitlab.rewards.nets import RewardNet
+
+        self.gamma = float(gamma)
+        self.absorbing = absorbing
+        self.g = RewardNet(observation_space, action_space, hidden=hidden, state_only=state_only, absorbing=absorbing,
+                           obs_mean=obs_mean, obs_std=obs_std)
+        # h reads states the way g does (g's statistics); its input is g's state-only encoding.
+        self.h_dim = obs_dim(observation_space) + int(absorbing)
+        self.h = mlp(self.h_dim, 1, hidden, activation="tanh")
+        self.g_dim = self.g.input_dim
+        self.input_dim = self.g_dim + 2 * self.h_dim + 2
+
+    def _h_rows(self, obs: torch.Tensor, absorbing: torch.Tensor | None) -> torch.Tensor:
+        x = encode_obs(self.g, obs)
+        if self.absorbing:
+            flag = torch.zeros(len(x), 1) if absorbing is None else absorbing.float().reshape(-1, 1)
+            x = torch.cat([x * (1 - flag), flag], -1)
+        return x
+
+    def inputs(self, batch: DiscriminatorBatch) -> torch.Tensor:
+        """Rows [g's input, h's at s, h's at s', cont, log pi(a|s)] for ``batch`` (which needs
+        ``next_obs``, ``terminated`` and ``logp``)."""
+        if batch.next_obs is None or batch.terminated is None or batch.logp is None:
+            raise ValueError("AIRL's discriminator reads next_obs, terminated and logp of every transition")
+        n = len(batch)
+        term = batch.terminated.float().reshape(-1, 1)
+        if self.absorbing:
+            # After a true termination comes the absorbing state, which has a future (itself).
+            next_rows = self._h_rows(batch.next_obs, batch.terminated.bool())
+            cont = torch.ones(n, 1)
+        else:
+            next_rows = self._h_rows(batch.next_obs, None)
+            cont = 1.0 - term
+        x = torch.cat([self.g.encode(batch.obs, batch.acts, batch.absorbing), self._h_rows(batch.obs, batch.absorbing),
+                       next_rows, cont, batch.logp.float().reshape(-1, 1)], -1)
+        if batch.absorbing is not None:
+            flag = batch.absorbing.bool()
+            x[flag] = self.absorbing_input(int(flag.sum()))
+        return x
+
+    def absorbing_input(self, n: int) -> torch.Tensor:
+        """``n`` rows of the absorbing state: g's and h's absorbing inputs, cont 1, log pi 0."""
+        x = torch.zeros(n, self.input_dim)
+        x[:, self.g_dim - 1] = 1.0
+        x[:, self.g_dim + self.h_dim - 1] = 1.0
+        x[:, self.g_dim + 2 * self.h_dim - 1] = 1.0
+        x[:, -2] = 1.0
+        return x
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of input rows (``losses.airl_logit``)."""
+        from imitlab.losses import airl_logit
+
+        xg, xh, xh_next, cont, logp = torch.split(x, [self.g_dim, self.h_dim, self.h_dim, 1, 1], -1)
+        return airl_logit(self.g.rows(xg), self.h(xh).squeeze(-1), self.h(xh_next).squeeze(-1), logp.squeeze(-1),
+                          self.gamma, cont.squeeze(-1))
+
+    def absorbing_reward(self) -> float:
+        """g at the absorbing state: the learned reward of each step spent there."""
+        with torch.no_grad():
+            return float(self.g.rows(self.g.absorbing_input(1)))

@@ -15,6 +15,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from imitlab.checkpoint import global_rng_state, load_checkpoint, save_checkpoint, set_global_rng_state
+from imitlab.envs.vector import active_env_kwargs
 from imitlab.errors import UserError
 from imitlab.evaluation import EvalResult, evaluate
 from imitlab.policies import Policy, save_policy
@@ -31,6 +32,8 @@ class TrainResult:
     history: list[dict[str, Any]]
     train_seconds: float
     critic: Any = None
+    reward: Any = None
+    """The learned reward (IRL algorithms: a :class:`~imitlab.rewards.LearnedReward`), else None."""
 
 
 class TrainingRun:
@@ -62,6 +65,9 @@ class TrainingRun:
         ``checkpoint.pt``, for the loops that support it; ``resume`` continues from that file."""
         self.env_id = env_id
         self.seed = seed
+        self.env_kwargs = active_env_kwargs(env_id)
+        if self.env_kwargs:  # recorded only when given, so runs (and checkpoints) without them read as before
+            config = {**config, "env_kwargs": self.env_kwargs}
         self.eval_every = eval_every
         self.eval_episodes = eval_episodes
         self.train_seconds = 0.0
@@ -201,6 +207,8 @@ class TrainingRun:
             extra = {**extra, "kept": "best evaluation"}
         if self.log is None:
             return final
+        if self.env_kwargs:
+            extra = {**extra, "env_kwargs": self.env_kwargs}
         save_policy(policy, self.log.dir / "policy.pt", env_id=self.env_id, extra={"seed": self.seed, **extra}, critic=critic)
         summary = {
             "env_id": self.env_id,

@@ -55,3 +55,28 @@ def test_discriminator_loss_is_bce_with_expert_label_one():
     # A perfect discriminator has a loss near 0, a confused one log 4.
     assert discriminator_loss(torch.tensor([30.0]), torch.tensor([-30.0])).item() < 1e-10
     assert discriminator_loss(torch.zeros(4), torch.zeros(4)).item() == pytest.approx(2 * math.log(2))
+
+
+def test_airl_logit_on_known_numbers():
+    from imitlab.losses import airl_logit
+
+    g = torch.tensor([1.0, 1.0, 0.5])
+    h = torch.tensor([2.0, 2.0, -1.0])
+    h_next = torch.tensor([3.0, 3.0, 4.0])
+    logp = torch.tensor([-0.5, -0.5, -2.0])
+    cont = torch.tensor([1.0, 0.0, 1.0])  # the second s' is a true terminal state: h(s') does not count
+    out = airl_logit(g, h, h_next, logp, 0.9, cont)
+    # 1 + 0.9*3 - 2 + 0.5 ; 1 + 0 - 2 + 0.5 ; 0.5 + 0.9*4 + 1 + 2
+    torch.testing.assert_close(out, torch.tensor([2.2, -0.5, 7.1]))
+
+
+def test_airl_logit_is_the_log_odds_of_exp_f_against_pi():
+    """D = exp(f) / (exp(f) + pi(a|s)) (Fu et al. 2018, eq. 4): the logit is log D - log(1 - D)."""
+    from imitlab.losses import airl_logit
+
+    f_parts = torch.tensor([0.3]), torch.tensor([0.1]), torch.tensor([-0.4])
+    logp = torch.log(torch.tensor([0.25]))
+    logit = airl_logit(*f_parts, logp, 0.99, torch.ones(1))
+    f = 0.3 + 0.99 * -0.4 - 0.1
+    d = math.exp(f) / (math.exp(f) + 0.25)
+    assert float(logit) == pytest.approx(math.log(d) - math.log(1 - d), abs=1e-6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -13,7 +14,7 @@ from imitlab.data.demos import (
     observation_problem,
 )
 from imitlab.envs.spaces import describe_space
-from imitlab.envs.vector import env_spaces
+from imitlab.envs.vector import active_env_kwargs, env_spaces
 from imitlab.errors import UserError
 
 
@@ -22,6 +23,10 @@ def expert_transitions(env_id: str, demos: Demonstrations | Transitions):
     obs_space, act_space = env_spaces(env_id)
     if isinstance(demos, Demonstrations):
         demos.check_env(env_id, describe_space(obs_space), describe_space(act_space))
+        recorded, now = demos.metadata.get("env_kwargs") or {}, active_env_kwargs(env_id)
+        if recorded != now:
+            warnings.warn(f"the demonstrations were recorded in {env_id} with env kwargs {recorded or 'none'}; "
+                          f"training here uses {now or 'none'} (changed dynamics)", stacklevel=2)
         demos = demos.to_transitions()
     elif not isinstance(demos, Transitions):
         raise UserError(f"demos must be Demonstrations or Transitions, got {type(demos).__name__}")

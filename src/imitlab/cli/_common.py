@@ -3,6 +3,7 @@ budgets that default to the task's or a resumed run's, run directories, the trai
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
@@ -20,6 +21,23 @@ def threads() -> None:
     import torch
 
     torch.set_num_threads(1)
+
+
+ENV_KWARGS_HELP = ("""Keyword arguments the env is made with, as a JSON object (e.g. '{"g": 15.0}' for Pendulum-v1's """
+                   "gravity, '{\"enable_wind\": true}' for LunarLander-v3); recorded in config.json. Normalized scores "
+                   "are not given under them (the task registry's returns are the registered env's).")
+
+
+def env_kwargs_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The ``--env-kwargs JSON`` option (parameter ``env_kwargs_json``)."""
+    return click.option("--env-kwargs", "env_kwargs_json", metavar="JSON", help=ENV_KWARGS_HELP)(f)
+
+
+def env_kwargs_scope(env_id: str, text: str | None) -> contextlib.AbstractContextManager[None]:
+    """The block in which every env of ``env_id`` is made with ``--env-kwargs`` (checked first)."""
+    from imitlab.envs.vector import env_kwargs, parse_env_kwargs
+
+    return env_kwargs(env_id, parse_env_kwargs(text))
 
 
 def echo_json(obj: Any) -> None:

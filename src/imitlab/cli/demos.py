@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from imitlab.cli._common import echo_json, threads
+from imitlab.cli._common import echo_json, env_kwargs_option, env_kwargs_scope, threads
 
 _FORMATS = ("minari", "imitation", "npz")  # imitlab.data.importers.FORMATS, without importing it for --help
 _KEY_OPTIONS = (
@@ -36,11 +36,18 @@ def demos() -> None:
 @click.option("--out", required=True, help="The .npz file to write, or with --format minari the Minari dataset id.")
 @click.option("--format", "fmt", type=click.Choice(["npz", "minari"]), default="npz", show_default=True,
               help="npz: an imitlab demo file; minari: a dataset in the local Minari root (minari.load_dataset opens it).")
-def demos_collect(env_id, expert_spec, episodes, seed, out, fmt) -> None:
+@env_kwargs_option
+def demos_collect(env_id, expert_spec, episodes, seed, out, fmt, env_kwargs_json) -> None:
     """Record expert episodes to an .npz file (or a Minari dataset)."""
     threads()
+    with env_kwargs_scope(env_id, env_kwargs_json):
+        _collect(env_id, expert_spec, episodes, seed, out, fmt)
+
+
+def _collect(env_id: str, expert_spec: str, episodes: int, seed: int, out: str, fmt: str) -> None:
     from imitlab.data.collect import collect_demos
     from imitlab.data.importers.arrays import provenance
+    from imitlab.envs.vector import active_env_kwargs
     from imitlab.experts import load_expert
 
     if fmt == "minari":
@@ -48,7 +55,10 @@ def demos_collect(env_id, expert_spec, episodes, seed, out, fmt) -> None:
 
         check_new_dataset(out)  # before the episodes are run: an id in use is refused at once
     expert_policy = load_expert(expert_spec, env_id)
-    d = collect_demos(expert_policy, env_id, episodes=episodes, seed=seed, metadata={"expert": str(expert_spec)})
+    metadata: dict[str, Any] = {"expert": str(expert_spec)}
+    if active_env_kwargs(env_id):
+        metadata["env_kwargs"] = active_env_kwargs(env_id)
+    d = collect_demos(expert_policy, env_id, episodes=episodes, seed=seed, metadata=metadata)
     d.metadata["provenance"] = provenance(f"expert {expert_spec} in {env_id}, seed {seed}", "imitlab demos collect")
     _add_layout(d)
     if fmt == "minari":

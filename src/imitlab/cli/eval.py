@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from imitlab.cli._common import echo_json, threads
+from imitlab.cli._common import echo_json, env_kwargs_option, env_kwargs_scope, threads
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -23,9 +23,15 @@ if TYPE_CHECKING:
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--stochastic", is_flag=True, help="Sample actions instead of taking the most likely one.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def eval_cmd(env_id, policy_spec, episodes, seed, stochastic, as_json) -> None:
+@env_kwargs_option
+def eval_cmd(env_id, policy_spec, episodes, seed, stochastic, as_json, env_kwargs_json) -> None:
     """Evaluate a policy over whole episodes."""
     threads()
+    with env_kwargs_scope(env_id, env_kwargs_json):
+        _evaluate(env_id, policy_spec, episodes, seed, stochastic, as_json, under_kwargs=bool(env_kwargs_json))
+
+
+def _evaluate(env_id, policy_spec, episodes, seed, stochastic, as_json, *, under_kwargs: bool) -> None:
     from imitlab.envs.vector import check_env_id
     from imitlab.evaluation import evaluate, random_actor
     from imitlab.experts import load_expert
@@ -40,5 +46,6 @@ def eval_cmd(env_id, policy_spec, episodes, seed, stochastic, as_json) -> None:
     if as_json:
         echo_json(result.to_dict())
         return
-    score = "n/a (env not in the task registry)" if result.normalized_score is None else f"{result.normalized_score:.3f}"
+    missing = "n/a (under --env-kwargs)" if under_kwargs else "n/a (env not in the task registry)"
+    score = missing if result.normalized_score is None else f"{result.normalized_score:.3f}"
     click.echo(f"{env_id}: mean return {result.mean_return:.2f} ± {result.std_return:.2f} over {episodes} episodes; normalized {score}")

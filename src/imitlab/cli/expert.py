@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from imitlab.algorithms.registry import EXPERT_LEARNERS
-from imitlab.cli._common import INVOCATION, LateHelpOption, by_value, recorded_steps, report, threads
+from imitlab.cli._common import INVOCATION, LateHelpOption, by_value, env_kwargs_option, env_kwargs_scope, recorded_steps, report, threads
 from imitlab.errors import UserError
 
 
@@ -45,16 +45,23 @@ def expert() -> None:
 @click.option("--checkpoint-every", type=click.IntRange(min=0),
               help="Env steps between checkpoints of a run directory (default: --eval-every; 0: none).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint (same options; --steps may grow).")
+@env_kwargs_option
 def expert_train(env_id, algo, steps, seed, out, eval_every, eval_episodes, overwrite, keep_best, checkpoint_every,
-                 resume) -> None:
+                 resume, env_kwargs_json) -> None:
     """Train an expert on the environment's reward (a .pt --out also saves a DQN/SAC critic).
 
     A run directory gets a checkpoint.pt at every evaluation: if training stops, the same command
     with --resume continues from it."""
     threads()
+    with env_kwargs_scope(env_id, env_kwargs_json):
+        _expert_train(env_id, algo, steps, seed, out, eval_every, eval_episodes, overwrite, keep_best, checkpoint_every, resume)
+
+
+def _expert_train(env_id, algo, steps, seed, out, eval_every, eval_episodes, overwrite, keep_best, checkpoint_every,
+                  resume) -> None:
     from imitlab.algorithms.registry import expert_learner
     from imitlab.defaults import config_for, zoo_expert_steps
-    from imitlab.envs.vector import check_env_id
+    from imitlab.envs.vector import active_env_kwargs, check_env_id
     from imitlab.policies import save_policy
     from imitlab.runlog import prepare_run_dir
 
@@ -79,5 +86,8 @@ def expert_train(env_id, algo, steps, seed, out, eval_every, eval_episodes, over
         critic = result.critic if result.critic is not result.policy else None  # a DQN's critic is its policy
         extra = {"seed": seed, "algo": f"expert-{algo}", "env_steps": steps, "train_seconds": round(result.train_seconds, 1),
                  "command": "imitlab " + shlex.join(INVOCATION)}
+        env_kwargs = active_env_kwargs(env_id)
+        if env_kwargs:
+            extra["env_kwargs"] = env_kwargs
         save_policy(result.policy, policy_file, env_id=env_id, extra=extra, critic=critic)
     report(result, run_dir or policy_file)

@@ -23,7 +23,17 @@ from typing import Any, Literal, Union, get_args, get_origin
 import click
 
 from imitlab.algorithms.registry import ALGORITHMS, AlgorithmSpec, OptionSpec, field_docs
-from imitlab.cli._common import LateHelpOption, budget_help, per_task, report, resolve_budget, run_dir_for, threads
+from imitlab.cli._common import (
+    ENV_KWARGS_HELP,
+    LateHelpOption,
+    budget_help,
+    env_kwargs_scope,
+    per_task,
+    report,
+    resolve_budget,
+    run_dir_for,
+    threads,
+)
 from imitlab.errors import UserError
 
 _UNIT_WORDS = {"epochs": "Epochs", "env_steps": "Env steps", "iterations": "Iterations"}
@@ -183,7 +193,8 @@ def shared_options(spec: AlgorithmSpec) -> list[click.Option]:
     """The options of ``imitlab train NAME`` that come from what the algorithm needs, not its config."""
     unit = _UNIT_WORDS[spec.budget.unit]
     takes_demos = "demos" in spec.needs or "demos" in spec.accepts
-    options = [click.Option(["--env", "env_id"], required=True)]
+    options = [click.Option(["--env", "env_id"], required=True),
+               click.Option(["--env-kwargs", "env_kwargs_json"], metavar="JSON", help=ENV_KWARGS_HELP)]
     if takes_demos:
         required = "demos" in spec.needs
         options += [
@@ -286,6 +297,11 @@ def run_train_command(spec: AlgorithmSpec, config_fields: list[str], kw: dict[st
     """``imitlab train NAME`` with the parsed options ``kw``: load and check the inputs, build the
     task's config with the options given, resolve the budget, then train into the run directory."""
     threads()
+    with env_kwargs_scope(kw["env_id"], kw.get("env_kwargs_json")):
+        _run_train_command(spec, config_fields, kw)
+
+
+def _run_train_command(spec: AlgorithmSpec, config_fields: list[str], kw: dict[str, Any]) -> None:
     from imitlab.defaults import config_for
 
     env_id, out = kw["env_id"], kw["out"]
@@ -326,9 +342,12 @@ class RegistryGroup(click.Group):
         self._built: dict[str, tuple[AlgorithmSpec, click.Command]] = {}
         super().__init__(*args, **kwargs)
 
+    fixed: dict[str, click.Command] = {}
+    """Commands that are not algorithms of the registry (``imitlab train rl``), by name."""
+
     @property
     def commands(self) -> MutableMapping[str, click.Command]:
-        return {name: self._built_command(name, spec) for name, spec in ALGORITHMS.items()}
+        return {**{name: self._built_command(name, spec) for name, spec in ALGORITHMS.items()}, **self.fixed}
 
     @commands.setter
     def commands(self, value: MutableMapping[str, click.Command]) -> None:
@@ -336,6 +355,8 @@ class RegistryGroup(click.Group):
             raise TypeError("imitlab train's commands come from the algorithm registry: register() an algorithm instead")
 
     def _command(self, name: str) -> click.Command | None:
+        if name in self.fixed:
+            return self.fixed[name]
         spec = ALGORITHMS.get(name)
         return None if spec is None else self._built_command(name, spec)
 
@@ -347,7 +368,7 @@ class RegistryGroup(click.Group):
         return built[1]
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(ALGORITHMS)
+        return sorted([*ALGORITHMS, *self.fixed])
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return self._command(cmd_name)
@@ -356,3 +377,12 @@ class RegistryGroup(click.Group):
 @click.group(cls=RegistryGroup)
 def train() -> None:
     """Train a policy by imitation: one command per algorithm of the registry."""
+
+
+def _add_rl() -> None:
+    from imitlab.cli.train_rl import train_rl
+
+    RegistryGroup.fixed["rl"] = train_rl
+
+
+_add_rl()

@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from imitlab.envs.spaces import observation_box
-from imitlab.envs.vector import make_vec_env
 from imitlab.errors import UserError, positive
 from imitlab.policies import make_policy
+from imitlab.rewards.env import learner_env, reward_record
 from imitlab.rl.normalization import ReturnScaler, RunningMeanStd
 from imitlab.rl.ppo import PPO, PPOConfig
 from imitlab.sampling import RolloutSampler
 from imitlab.training import TrainingRun, TrainResult
 from imitlab.utils import seed_everything
+
+if TYPE_CHECKING:
+    from imitlab.rewards import LoadedReward
 
 EXPERT_ALGOS = ("ppo", "dqn", "sac")
 
@@ -35,6 +39,7 @@ def train_expert(
     keep_best: bool = False,
     checkpoint_every: int | None = None,
     resume: bool = False,
+    reward: LoadedReward | None = None,
 ) -> TrainResult:
     """Train an expert with ``algo`` (ppo, dqn or sac) on ``env_id``'s reward for ``total_steps`` env steps.
 
@@ -44,6 +49,10 @@ def train_expert(
 
     ``config`` is the algorithm's config dataclass (``PPOConfig``, ``DQNConfig``, ``SACConfig``);
     None takes the per-task default of :mod:`imitlab.defaults`.
+
+    With ``reward`` (a learned reward, :func:`imitlab.rewards.load_reward`) the learner is trained
+    on that reward alone (``imitlab train rl``): the env's reward is never shown to it, and
+    evaluations still report the env's true return.
     """
     if algo not in EXPERT_ALGOS:
         raise UserError(f"unknown expert algorithm {algo!r}; choose one of {', '.join(EXPERT_ALGOS)}")
@@ -53,7 +62,7 @@ def train_expert(
         config = expert_config(env_id, algo)
     common = dict(env_id=env_id, total_steps=total_steps, seed=seed, config=config, out=out,
                   eval_every=eval_every, eval_episodes=eval_episodes, progress=progress, keep_best=keep_best,
-                  checkpoint_every=checkpoint_every, resume=resume)
+                  checkpoint_every=checkpoint_every, resume=resume, reward=reward)
     if algo == "dqn":
         from imitlab.rl.dqn import train_dqn
 
@@ -67,14 +76,14 @@ def train_expert(
 
 def _train_ppo_expert(
     *, env_id: str, total_steps: int, seed: int, config, out, eval_every: int, eval_episodes: int, progress: bool,
-    keep_best: bool, checkpoint_every: int | None, resume: bool,
+    keep_best: bool, checkpoint_every: int | None, resume: bool, reward: LoadedReward | None = None,
 ) -> TrainResult:
     if not isinstance(config, PPOConfig):
         raise UserError(f"expert algorithm ppo needs a PPOConfig, got {type(config).__name__}")
     positive("total_steps", total_steps)
     if config.obs_norm_from_bounds and config.normalize_obs:
         raise UserError("choose one of obs_norm_from_bounds and normalize_obs, not both")
-    venv = make_vec_env(env_id, config.num_envs)
+    venv = learner_env(env_id, config.num_envs, reward, gamma=config.gamma)
     seed_everything(seed)
     policy = make_policy(venv.single_observation_space, venv.single_action_space, config.hidden)
     if config.obs_norm_from_bounds:
@@ -88,7 +97,8 @@ def _train_ppo_expert(
     learner = PPO(policy, config, seed=seed)
     run = TrainingRun(
         env_id=env_id, seed=seed, total=total_steps, unit="step", out=out,
-        config={"algo": "expert-ppo", "env_id": env_id, "seed": seed, "total_steps": total_steps, **asdict(config)},
+        config={"algo": "expert-ppo", "env_id": env_id, "seed": seed, "total_steps": total_steps, **asdict(config),
+                **reward_record(reward)},
         eval_every=eval_every, eval_episodes=eval_episodes, progress=progress, keep_best=keep_best,
         checkpoint_every=checkpoint_every, resume=resume,
     )

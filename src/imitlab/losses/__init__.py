@@ -1,10 +1,11 @@
 """Pure loss and estimator functions by topic, each with the paper it comes from (rlax's habit):
-returns, policy_gradient, bc, adversarial, value, soft_q, interactive. Everything is re-exported
+returns, policy_gradient, bc, adversarial (with AIRL's logit), value, soft_q, interactive. Everything is re-exported
 here, so ``from imitlab.losses import gae`` holds."""
 
 from imitlab.losses.adversarial import (
     REWARD_FORMS,
     absorbing_tail,
+    airl_logit,
     bernoulli_entropy,
     discriminator_loss,
     gail_reward,
@@ -21,7 +22,7 @@ from imitlab.losses.soft_q import sac_actor_loss, sac_alpha_loss, sac_q_target
 from imitlab.losses.value import double_q_target, huber_td_loss
 
 __all__ = [
-    "REWARD_FORMS", "absorbing_tail", "aggrevated_continuous_loss", "aggrevated_discrete_loss", "bc_discrete_loss",
+    "REWARD_FORMS", "absorbing_tail", "airl_logit", "aggrevated_continuous_loss", "aggrevated_discrete_loss", "bc_discrete_loss",
     "bc_mse_loss", "bc_nll_loss", "bernoulli_entropy", "categorical_kl", "discounted_returns", "discriminator_loss",
     "double_q_target", "gae", "gail_reward", "gaussian_kl", "gradient_penalty", "huber_td_loss", "normalize_advantages",
     "ppo_clip_loss", "sac_actor_loss", "sac_alpha_loss", "sac_q_target",

@@ -1,4 +1,4 @@
-"""Adversarial imitation: the discriminator's loss and regularisers, and the rewards read from its logits (GAIL, DAC).
+"""Adversarial imitation: the discriminator's loss and regularisers, AIRL's logit, and the rewards read from logits (GAIL, AIRL, DAC).
 
 Pure functions: each takes tensors or arrays and returns a value, holding no state, so each is
 tested on known numbers (tests/losses/test_adversarial.py)."""
@@ -34,6 +34,21 @@ def gradient_penalty(critic, expert_x: torch.Tensor, policy_x: torch.Tensor, gen
     x = (eps * expert_x[:n] + (1 - eps) * policy_x[:n]).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
     return (grad.norm(dim=-1) - 1).square().mean()
+
+
+def airl_logit(
+    g: torch.Tensor, h: torch.Tensor, h_next: torch.Tensor, logp: torch.Tensor, gamma: float, cont: torch.Tensor
+) -> torch.Tensor:
+    """AIRL's discriminator logit (Fu et al. 2018, arXiv:1710.11248, eq. 4):
+    ``f(s, a, s') - log pi(a|s)`` with ``f = g(s[, a]) + gamma * h(s') - h(s)``, so that
+    D = exp(f) / (exp(f) + pi(a|s)) = sigmoid(f - log pi).
+
+    ``g`` is the reward approximator, ``h`` the shaping potential at s and at s'. ``cont`` [B] is 0
+    where s' is a true terminal state (nothing follows it, so h(s') does not count) and 1 elsewhere
+    (a time-limit truncation still has a future; so does the absorbing state, which follows itself).
+    The generator's reward is this logit, ``log D - log(1 - D)``: an entropy-regularised reward
+    whose optimum is the expert's policy."""
+    return g + gamma * cont * h_next - h - logp
 
 
 REWARD_FORMS = ("positive", "negative", "logit")

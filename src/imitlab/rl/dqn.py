@@ -14,19 +14,23 @@ from __future__ import annotations
 import copy
 import os
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import gymnasium as gym
 import numpy as np
 import torch
 
 from imitlab.envs.spaces import observation_box
-from imitlab.envs.vector import make_vec_env
 from imitlab.errors import UserError, positive
 from imitlab.losses import double_q_target, huber_td_loss
 from imitlab.policies import QPolicy
+from imitlab.rewards.env import learner_env, reward_record
 from imitlab.rl.replay import ProgressRows, ReplayBatch, ReplayBuffer
 from imitlab.training import TrainingRun, TrainResult
 from imitlab.utils import seed_everything
+
+if TYPE_CHECKING:
+    from imitlab.rewards import LoadedReward
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,7 @@ def train_dqn(
     checkpoint_every: int | None = None,
     resume: bool = False,
     log_every: int = 1_000,
+    reward: LoadedReward | None = None,
 ) -> TrainResult:
     """Train a DQN agent on ``env_id``'s reward for ``total_steps`` env steps.
 
@@ -163,7 +168,7 @@ def train_dqn(
     positive("batch_size", cfg.batch_size)
     positive("train_every", cfg.train_every)
     positive("log_every", log_every)
-    venv = make_vec_env(env_id, cfg.num_envs)
+    venv = learner_env(env_id, cfg.num_envs, reward, gamma=cfg.gamma)
     obs_space, act_space = venv.single_observation_space, venv.single_action_space
     if not isinstance(act_space, gym.spaces.Discrete):
         venv.close()
@@ -173,7 +178,8 @@ def train_dqn(
     buffer = ReplayBuffer(cfg.buffer_size, observation_box(obs_space).shape, (), np.int64, seed=seed)
     run = TrainingRun(
         env_id=env_id, seed=seed, total=total_steps, unit="step", out=out,
-        config={"algo": "expert-dqn", "env_id": env_id, "seed": seed, "total_steps": total_steps, **asdict(cfg)},
+        config={"algo": "expert-dqn", "env_id": env_id, "seed": seed, "total_steps": total_steps, **asdict(cfg),
+                **reward_record(reward)},
         eval_every=eval_every, eval_episodes=eval_episodes, progress=progress, keep_best=keep_best,
         checkpoint_every=checkpoint_every, resume=resume,
     )

@@ -373,6 +373,7 @@ def on_policy_loop(
     total_steps: int,
     seed: int,
     rng: np.random.Generator,
+    reward_offset: Callable[[Batch], torch.Tensor] | None = None,
 ) -> tuple[EvalResult | None, int]:
     """Adversarial imitation with an on-policy generator (GAIL, AIRL) until ``total_steps`` env steps.
 
@@ -381,6 +382,8 @@ def on_policy_loop(
     ``expert()``'s; read the rewards from its logits; take a generator step (its ``update(batch,
     rewards)``) on them. The environment's reward is never used. Logs, evaluates and checkpoints
     through ``run``, and resumes from its checkpoint. Returns the final evaluation and the env steps.
+    ``reward_offset(batch)`` [T, N], where given, is added to the logits before the reward is read
+    from them (AIRL: + log pi(a|s), to train the generator on f alone).
     """
     s = settings
     sampler = RolloutSampler(venv, s.num_steps, seed=seed)
@@ -411,7 +414,10 @@ def on_policy_loop(
             )
             with torch.no_grad():
                 p_logits, e_logits = disc.logits(policy_x), disc.logits(expert_in.x)
-            rewards, r_abs = imitation_rewards(disc, p_logits.reshape(batch.rews.shape), s.reward, absorbing=s.absorbing,
+            reward_logits = p_logits.reshape(batch.rews.shape)
+            if reward_offset is not None:
+                reward_logits = reward_logits + reward_offset(batch)
+            rewards, r_abs = imitation_rewards(disc, reward_logits, s.reward, absorbing=s.absorbing,
                                                scaler=scaler if s.normalize_reward else None)
             if s.absorbing:
                 rewards = add_absorbing_tail(rewards, batch.terminated, r_abs, s.gamma)
