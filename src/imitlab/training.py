@@ -34,6 +34,8 @@ class TrainResult:
     critic: Any = None
     reward: Any = None
     """The learned reward (IRL algorithms: a :class:`~imitlab.rewards.LearnedReward`), else None."""
+    reward_correlation: dict[str, Any] | None = None
+    """Its correlation with the env's reward (:func:`imitlab.rewards.analysis.reward_correlation`)."""
 
 
 class TrainingRun:

@@ -37,3 +37,16 @@ def test_bc_without_a_held_out_share_and_other_algorithms_state_their_budget_pla
         _record("gail", 0, budget=50_000, unit="env_steps", epochs=[None], config={}),
     ])
     assert line == "- budgets: bc 10 epochs, gail 50,000 env steps"
+
+
+def test_reward_table_reports_the_learned_rewards_correlation():
+    from imitlab.bench.report import reward_table
+
+    def rec(algo, expert, random):
+        corr = {"expert": {"pearson": expert}, "random": None if random is None else {"pearson": random}}
+        return {"algo": algo, "n_demos": 10, "reward_correlation": corr}
+
+    table = reward_table([rec("airl", 0.9, 0.5), rec("airl", 0.7, None), {"algo": "gail", "n_demos": 10, "reward_correlation": None}])
+    assert "| airl | 10 | 0.800 (2) | 0.500 (1) |" in table
+    assert "gail" not in table
+    assert reward_table([{"algo": "bc", "n_demos": 4}]) == ""

@@ -57,6 +57,29 @@ def task_table(records: list[dict[str, Any]], summaries: dict[tuple[str, int], S
     return "\n".join(lines) + "\n"
 
 
+def reward_table(records: list[dict[str, Any]]) -> str:
+    """The markdown table of the learned rewards among ``records`` (IRL runs record
+    ``reward_correlation``): mean Pearson correlation with the env's reward on expert and on random
+    states, per (algorithm, demos); empty when no run learned a reward."""
+
+    def mean_of(runs: list[dict[str, Any]], side: str) -> str:
+        values = [(r["reward_correlation"].get(side) or {}).get("pearson") for r in runs]
+        values = [v for v in values if v is not None]
+        return f"{sum(values) / len(values):.3f} ({len(values)})" if values else "undefined"
+
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for r in records:
+        if r.get("reward_correlation"):
+            groups.setdefault((r["algo"], int(r["n_demos"])), []).append(r)
+    if not groups:
+        return ""
+    lines = ["Learned rewards: Pearson correlation with the env's reward (mean over runs; runs where it is defined)", "",
+             "| algorithm | demos | expert states | random states |", "|---|---|---|---|"]
+    for (algo, n), runs in sorted(groups.items(), key=lambda kv: _group_order(kv[0])):
+        lines.append(f"| {algo} | {n} | {mean_of(runs, 'expert')} | {mean_of(runs, 'random')} |")
+    return "\n".join(lines) + "\n"
+
+
 def stops_early(record: dict[str, Any]) -> bool:
     """Whether the run's budget was a ceiling: BC with a held-out share stops once that stops
     improving (records made before BC held demos out, or with none held out, ran every epoch)."""
@@ -120,6 +143,9 @@ def build_report(out_dir: str | os.PathLike) -> Path:
         env_records = [r for r in records if r["env"] == env]
         env_summaries = {(a, n): s for (e, a, n), s in summaries.items() if e == env}
         table = task_table(env_records, env_summaries)
+        rewards = reward_table(env_records)
+        if rewards:
+            table += "\n" + rewards
         atomic_write_text(out / f"{env}.md", f"# {env}\n\n{table}")
         plot_scores_vs_demos(env, env_summaries, out / f"{env}-scores.png")
         plot_bench_curves(env, env_records, out / f"{env}-curves.png")

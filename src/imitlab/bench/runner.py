@@ -133,6 +133,8 @@ def run_cell(cell: Cell, *, out_dir: str, budget_scale: float, eval_episodes: in
         "normalized_score": final.normalized_score,
         "eval_episodes": eval_episodes,
         "history": result.history,
+        # IRL algorithms: the learned reward's correlation with the env's (None for the others).
+        "reward_correlation": getattr(result, "reward_correlation", None),
         "config": asdict(config),
         "versions": versions(),
     }

@@ -11,7 +11,7 @@ import warnings
 
 import click
 
-from imitlab.cli import bench, demos, expert, quickstart, train, zoo
+from imitlab.cli import bench, demos, expert, quickstart, reward, train, zoo
 from imitlab.cli import eval as eval_module
 from imitlab.cli._common import INVOCATION
 from imitlab.errors import UserError
@@ -26,7 +26,8 @@ def cli() -> None:
 
 
 # The groups keep their modules' names (imitlab.cli.train is the module, imitlab.cli.train.train the group).
-for _command in (quickstart.quickstart, expert.expert, demos.demos, train.train, bench.bench, zoo.zoo, eval_module.eval_cmd):
+for _command in (quickstart.quickstart, expert.expert, demos.demos, train.train, reward.reward, bench.bench, zoo.zoo,
+                 eval_module.eval_cmd):
     cli.add_command(_command)
 
 

@@ -138,3 +138,19 @@ def report(result: Any, where: Any) -> None:
     score = "" if f is None or f.normalized_score is None else f", normalized {f.normalized_score:.3f}"
     ret = "" if f is None else f"; final return {f.mean_return:.1f} ± {f.std_return:.1f}{score}"
     click.echo(f"trained in {result.train_seconds:.2f} s{ret}; wrote {where}")
+    corr = getattr(result, "reward_correlation", None)
+    if corr:
+        click.echo(correlation_line(corr))
+
+
+def correlation_line(corr: dict[str, Any]) -> str:
+    """One line on a learned reward's correlation with the env's reward (``rewards.analysis.reward_correlation``)."""
+
+    def fmt(entry: dict[str, Any] | None) -> str:
+        if entry is None:
+            return "n/a"
+        if entry.get("pearson") is None:
+            return f"undefined ({entry.get('note', 'constant')})"
+        return f"Pearson {entry['pearson']:.3f}, Spearman {entry['spearman']:.3f} ({entry['transitions']} transitions)"
+
+    return f"learned vs true reward: expert states {fmt(corr.get('expert'))}; random states {fmt(corr.get('random'))}"

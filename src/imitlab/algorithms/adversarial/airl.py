@@ -34,8 +34,10 @@ from imitlab.data.demos import Demonstrations, Transitions
 from imitlab.discriminator import AIRLDiscriminator
 from imitlab.envs.vector import active_env_kwargs
 from imitlab.errors import positive
+from imitlab.losses import absorbing_tail
 from imitlab.policies import Policy
 from imitlab.rewards import save_reward
+from imitlab.rewards.analysis import reward_correlation
 from imitlab.training import TrainingRun, TrainResult
 
 
@@ -110,11 +112,14 @@ def train_airl(
     )
     setup.venv.close()
     absorbing_reward = disc.absorbing_reward() if cfg.absorbing else None
-    extra = {"algo": "airl", "generator": cfg.generator, "env_steps": env_steps}
+    disc.eval()
+    corr = reward_correlation(disc.g, env_id, demos if isinstance(demos, Demonstrations) else None, seed=seed,
+                              terminal_bonus=0.0 if absorbing_reward is None else absorbing_tail(absorbing_reward, gamma))
+    extra = {"algo": "airl", "generator": cfg.generator, "env_steps": env_steps, "reward_correlation": corr}
     if run.log is not None:
         save_reward(disc.g, run.log.dir / "reward.pt", env_id=env_id, obs_space=obs_space, act_space=act_space,
                     env_kwargs=active_env_kwargs(env_id), absorbing_reward=absorbing_reward, gamma=gamma,
                     extra={"algo": "airl", "seed": seed, "state_only": cfg.state_only})
     result = run.result(policy, final=final, extra=extra)
-    result.reward = disc.g
+    result.reward, result.reward_correlation = disc.g, corr
     return result
