@@ -84,13 +84,26 @@ def run_quickstart(
         "wall_seconds": time.perf_counter() - t0,
     }
     atomic_write_json(out_dir / "summary.json", summary)
+    from imitlab.errors import UserError
+    from imitlab.report.html import build_report
+    from imitlab.report.video import ffmpeg_exe, write_run_video
+
+    try:
+        ffmpeg_exe()
+    except UserError:
+        pass  # installed without imitlab[video]: the report goes without GAIL's video
+    else:
+        say("filming GAIL's policy (gail/video.mp4)")
+        write_run_video(out_dir / "gail", seed=seed)
+    build_report([out_dir / "bc", out_dir / "gail"], out_dir / "report.html",
+                 title=f"imitlab quickstart: {env_id}, {n_demos} expert episodes")
 
     click.echo(f"\n{env_id}, {n_demos} expert episodes, 50 evaluation episodes each (deterministic policies)\n")
     click.echo(f"{'policy':<8} {'mean return':>12} {'std':>8} {'normalized':>11}")
     for name, r in results.items():
         click.echo(f"{name:<8} {r.mean_return:>12.1f} {r.std_return:>8.1f} {r.normalized_score:>11.3f}")
     click.echo(
-        f"\nwrote {out_dir}/summary.json, learning_curve.png, demos.npz, bc/ and gail/ run dirs "
+        f"\nwrote {out_dir}/report.html, summary.json, learning_curve.png, demos.npz, bc/ and gail/ run dirs "
         f"(tensorboard --logdir {out_dir}) in {time.perf_counter() - t0:.1f} s"
     )
     return summary

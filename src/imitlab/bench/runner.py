@@ -115,6 +115,12 @@ def run_cell(cell: Cell, *, out_dir: str, budget_scale: float, eval_episodes: in
         inputs["expert"] = load_expert(expert_spec, cell.env)
     config, budget_kwargs = spec.apply_budget(config_for(cell.algo, cell.env), budget)
     result = spec.train_fn(config=config, **inputs, **budget_kwargs, **common)
+    from imitlab.bench.html_report import policy_path
+    from imitlab.policies import save_policy
+
+    # Kept for report.html's videos (imitlab bench --videos), which film a policy of each task and algorithm.
+    save_policy(result.policy, policy_path(out_dir, cell.env, cell.algo, cell.n_demos, cell.seed), env_id=cell.env,
+                extra={"algo": cell.algo, "seed": cell.seed, "n_demos": cell.n_demos})
 
     final = result.final
     resumed_at = read_config(run_dir).get("resumed_at", []) if run_dir is not None else []

@@ -14,6 +14,8 @@ import click
 from imitlab.cli import bench, demos, expert, quickstart, reward, train, zoo
 from imitlab.cli import eval as eval_module
 from imitlab.cli._common import INVOCATION
+from imitlab.cli.report import report_cmd
+from imitlab.cli.video import video_cmd
 from imitlab.errors import UserError
 
 _INVOCATION: list[str] = INVOCATION  # the command line main() runs, as an expert file records it
@@ -27,7 +29,7 @@ def cli() -> None:
 
 # The groups keep their modules' names (imitlab.cli.train is the module, imitlab.cli.train.train the group).
 for _command in (quickstart.quickstart, expert.expert, demos.demos, train.train, reward.reward, bench.bench, zoo.zoo,
-                 eval_module.eval_cmd):
+                 eval_module.eval_cmd, video_cmd, report_cmd):
     cli.add_command(_command)
 
 

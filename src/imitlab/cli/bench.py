@@ -32,15 +32,21 @@ def _demos_help() -> str:
 @click.option("--eval-episodes", default=50, show_default=True, type=int, help="Episodes per evaluation.")
 @click.option("--demo-seed", default=0, show_default=True, type=int, help="Demo episode i is recorded with seed demo-seed + i.")
 @click.option("--report", "report_dir", type=click.Path(), help="Only rebuild DIR's report from its runs.jsonl.")
-def bench(algos, envs, demo_counts, seeds, out, workers, budget_scale, eval_episodes, demo_seed, report_dir) -> None:
+@click.option("--videos", is_flag=True, help="report.html films one kept policy per task and algorithm (videos/; slow on MuJoCo).")
+def bench(algos, envs, demo_counts, seeds, out, workers, budget_scale, eval_episodes, demo_seed, report_dir, videos) -> None:
     """Benchmark algorithms x tasks x demo counts x seeds; resumes where it stopped."""
     from imitlab.bench import CellFailed, build_report, run_bench
     from imitlab.bench.grid import parse_ints, parse_names
+    from imitlab.bench.html_report import build_html_report
+
+    def log(msg: str) -> None:
+        click.echo(msg, err=True)
+
 
     if report_dir is not None:
         if not Path(report_dir).is_dir():
             raise UserError(f"--report {report_dir!r} is not a directory; give a bench's --out")
-        click.echo(f"wrote {build_report(report_dir)}")
+        click.echo(f"wrote {build_report(report_dir)} and {build_html_report(report_dir, videos=videos, log=log)}")
         return
     if out is None:
         raise UserError("give --out DIR for the bench (or --report DIR to rebuild a report)")
@@ -57,4 +63,5 @@ def bench(algos, envs, demo_counts, seeds, out, workers, budget_scale, eval_epis
     except CellFailed as e:
         raise click.ClickException(str(e)) from None  # exit 1: not the user's mistake, and nothing is lost
     report = build_report(out)
-    click.echo(f"ran {outcome.ran} runs ({outcome.skipped} already done) in {outcome.wall_seconds:.1f} s; wrote {report}")
+    page = build_html_report(out, videos=videos, log=log)
+    click.echo(f"ran {outcome.ran} runs ({outcome.skipped} already done) in {outcome.wall_seconds:.1f} s; wrote {report} and {page}")

@@ -216,6 +216,8 @@ def shared_options(spec: AlgorithmSpec) -> list[click.Option]:
                      help=spec.eval_every_help or f"{unit} between evaluations."),
         click.Option(["--eval-episodes", "eval_episodes"], default=50, show_default=True, type=click.IntRange(min=1)),
         click.Option(["--overwrite", "overwrite"], is_flag=True, help="Reuse a non-empty run directory."),
+        click.Option(["--video", "video"], is_flag=True,
+                     help="Film the final policy into the run directory: video.mp4, one episode (needs imitlab[video])."),
     ]
     if "init_policy" in spec.accepts:
         options.append(click.Option(["--init-from", "init_from"], type=click.Path(),
@@ -306,6 +308,10 @@ def _run_train_command(spec: AlgorithmSpec, config_fields: list[str], kw: dict[s
 
     env_id, out = kw["env_id"], kw["out"]
     inputs = _inputs(spec, kw)
+    if kw.get("video"):
+        from imitlab.report.video import require_video_support
+
+        require_video_support(env_id)  # a missing encoder or off-screen GL is found now, not after the training
     overrides = {name: kw[_CONFIG_DEST + name] for name in config_fields if kw[_CONFIG_DEST + name] is not None}
     config = config_for(spec.name, env_id, **overrides)
     if "q_expert" in spec.needs:
@@ -322,6 +328,11 @@ def _run_train_command(spec: AlgorithmSpec, config_fields: list[str], kw: dict[s
         eval_episodes=kw["eval_episodes"], progress=True, **inputs, **budget_kwargs, **resume_kwargs,
     )
     report(result, run_dir)
+    if kw.get("video"):
+        from imitlab.report.video import episode_summary, write_run_video
+
+        filmed = write_run_video(run_dir, seed=kw["seed"])
+        click.echo(f"wrote {filmed.path}: {episode_summary(filmed.episodes[0])}")
 
 
 def build_train_command(spec: AlgorithmSpec) -> click.Command:
