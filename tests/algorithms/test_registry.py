@@ -179,15 +179,18 @@ def test_a_config_option_that_would_shadow_a_shared_option_is_refused(capsys):
 
 # ---------------------------------------------------------------------- the shipped entries
 def test_the_builtin_entries():
-    assert list(ALGORITHMS) == ["bc", "gail", "gail-offline", "dagger", "aggrevated"]
+    assert list(ALGORITHMS) == ["bc", "gail", "gail-offline", "airl", "dagger", "aggrevated", "maxent-irl", "apprenticeship"]
     assert list(EXPERT_LEARNERS) == ["expert-ppo", "expert-dqn", "expert-sac"]
-    assert [n for n, s in ALGORITHMS.items() if s.uses_demos] == ["bc", "gail", "gail-offline"]
-    assert [n for n, s in ALGORITHMS.items() if s.resumable] == ["gail", "gail-offline", "dagger", "aggrevated"]
+    assert [n for n, s in ALGORITHMS.items() if s.uses_demos] == [
+        "bc", "gail", "gail-offline", "airl", "maxent-irl", "apprenticeship"]
+    assert [n for n, s in ALGORITHMS.items() if s.resumable] == ["gail", "gail-offline", "airl", "dagger", "aggrevated"]
     assert {n: s.unit for n, s in ALGORITHMS.items()} == {
-        "bc": "epochs", "gail": "env_steps", "gail-offline": "iterations", "dagger": "env_steps", "aggrevated": "env_steps"}
+        "bc": "epochs", "gail": "env_steps", "gail-offline": "iterations", "airl": "env_steps", "dagger": "env_steps",
+        "aggrevated": "env_steps", "maxent-irl": "iterations", "apprenticeship": "env_steps"}
     assert get_algorithm("aggrevated").needs == {"q_expert"} and get_algorithm("dagger").accepts == {"demos"}
-    with pytest.raises(UserError, match="unknown algorithm 'airl'; choose from bc, gail, gail-offline"):
-        get_algorithm("airl")
+    assert get_algorithm("maxent-irl").needs == {"demos", "tabular_env"}
+    with pytest.raises(UserError, match="unknown algorithm 'sqil'; choose from bc, gail, gail-offline, airl"):
+        get_algorithm("sqil")
 
 
 def test_every_command_builds_and_keeps_the_options_it_had():
@@ -209,16 +212,18 @@ def test_every_command_builds_and_keeps_the_options_it_had():
         "aggrevated": shared | interactive | {"--rollins", "--horizon", "--alpha-schedule", "--alpha-decay-rounds",
                                               "--alpha-p", "--mc-horizon"},
     }
+    # AIRL takes GAIL's options, and --state-only for its reward's form.
+    before["airl"] = (before["gail"] - {"--reward"}) | {"--reward", "--state-only", "--no-state-only"}
     for name, spec in ALGORITHMS.items():
         command = build_train_command(spec)
         names = {n for p in command.params for n in (*p.opts, *p.secondary_opts)}
-        assert before[name] <= names, (name, before[name] - names)
+        assert before.get(name, shared) <= names, (name, before.get(name, shared) - names)
 
 
 @pytest.mark.parametrize("config_class", [
     "imitlab.algorithms.bc:BCConfig", "imitlab.algorithms.dagger:DAggerConfig",
     "imitlab.algorithms.aggrevated:AggreVaTeDConfig", "imitlab.rl.ppo:PPOConfig", "imitlab.rl.trpo:TRPOConfig",
-    "imitlab.rl.reinforce:ReinforceConfig",
+    "imitlab.rl.reinforce:ReinforceConfig", "imitlab.algorithms.airl:AIRLConfig",
 ])
 def test_every_field_of_these_configs_is_documented(config_class):
     from imitlab.algorithms.registry import _resolve
