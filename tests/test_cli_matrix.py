@@ -22,6 +22,7 @@ from imitlab.tasks import TASKS
 ENVS = list(TASKS)
 DISCRETE = {"CartPole-v1", "CartPole-v0", "Acrobot-v1", "MountainCar-v0", "LunarLander-v3"}
 CONTINUOUS = {"BipedalWalker-v3", "HalfCheetah-v5", "Hopper-v5", "Pendulum-v1"}
+TABULAR = {"FrozenLake-v1", "CliffWalking-v1", "GridWorld-v0"}  # discrete actions, known dynamics
 
 # Budgets of two iterations (epochs, rounds, batches) with an evaluation after each, so that
 # metrics.csv gets rows and the records of a later iteration meet those of the first. Their
@@ -31,13 +32,15 @@ TRAIN_ARGS = {
     "bc": ["--epochs", "2", "--eval-every", "1"],
     "gail": ["--eval-every", "1"],
     "airl": ["--eval-every", "1"],
+    "apprenticeship": ["--steps", "2048", "--steps-per-iteration", "1024", "--mu-episodes", "1", "--eval-every", "1"],
     "rl": ["--steps", "2048", "--eval-every", "1"],
     "gail-offline": ["--iterations", "2", "--eval-every", "1"],
+    "maxent-irl": ["--iterations", "2", "--eval-every", "1"],
     "dagger": ["--expert", "zoo", "--steps", "200", "--steps-per-round", "100", "--eval-every", "100"],
     "aggrevated": ["--expert", "zoo", "--steps", "200", "--rollins", "2", "--horizon", "50", "--mc-horizon", "20",
                    "--eval-every", "100"],
 }
-USES_DEMOS = {"bc", "gail", "airl", "gail-offline"}
+USES_DEMOS = {"bc", "gail", "airl", "apprenticeship", "gail-offline", "maxent-irl"}
 # PPO: two batches of at most 1,024 steps (small_ppo_rollouts). DQN and SAC write progress.csv
 # rows only when an episode ends: their budgets run past the task's time limit (_past_time_limit).
 EXPERT_ARGS = {
@@ -52,7 +55,8 @@ EXPERT_ARGS = {
 REFUSALS = {
     **{("train", "aggrevated", env): "AggreVaTeD needs Q*" for env in ("LunarLander-v3", "BipedalWalker-v3")},
     **{("expert", "dqn", env): "DQN needs discrete actions" for env in CONTINUOUS},
-    **{("expert", "sac", env): "SAC needs continuous" for env in DISCRETE},
+    **{("expert", "sac", env): "SAC needs continuous" for env in DISCRETE | TABULAR},
+    **{("train", "maxent-irl", env): "has no known tabular dynamics" for env in DISCRETE | CONTINUOUS},
 }
 
 
@@ -63,7 +67,7 @@ def test_the_matrix_covers_every_command_and_task():
 
     assert set(TRAIN_ARGS) == set(train.commands)
     assert set(EXPERT_ARGS) == set(EXPERT_ALGOS)
-    assert set(ENVS) == DISCRETE | CONTINUOUS
+    assert set(ENVS) == DISCRETE | CONTINUOUS | TABULAR
 
 
 @cache
@@ -135,11 +139,11 @@ def reward_file(tmp_path_factory):
 def _past_time_limit(env_id: str, algo: str) -> int:
     """Env steps by which every env of an off-policy expert learner has ended an episode, whatever
     the (chaotic) dynamics: one past the time limit in each."""
-    import gymnasium as gym
 
     from imitlab.defaults import expert_config
+    from imitlab.envs.vector import time_limit
 
-    return (gym.spec(env_id).max_episode_steps + 1) * getattr(expert_config(env_id, algo), "num_envs", 1)
+    return (time_limit(env_id) + 1) * getattr(expert_config(env_id, algo), "num_envs", 1)
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:

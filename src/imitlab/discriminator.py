@@ -148,18 +148,6 @@ class Discriminator(nn.Module):
         return self.net(x).squeeze(-1)
 
 
-class _PairEncoded(Protocol):
-    """A module that :func:`register_pair_encoding` gave its buffers."""
-
-    discrete: bool
-    n: int
-    obs_mean: torch.Tensor
-    obs_std: torch.Tensor
-    act_scale: torch.Tensor
-    act_bias: torch.Tensor
-    act_limit: torch.Tensor
-
-
 def register_pair_encoding(
     module: nn.Module, observation_space: gym.Space, action_space: gym.Space,
     obs_mean: np.ndarray | None = None, obs_std: np.ndarray | None = None,
@@ -196,12 +184,13 @@ def register_pair_encoding(
     return d_obs, act_dim
 
 
-def encode_obs(module: _PairEncoded, obs: torch.Tensor) -> torch.Tensor:
-    """Observations [B, d_obs], flattened and normalised with ``module``'s statistics."""
+def encode_obs(module: Any, obs: torch.Tensor) -> torch.Tensor:
+    """Observations [B, d_obs], flattened and normalised with ``module``'s statistics (a module that
+    :func:`register_pair_encoding` gave its buffers)."""
     return (obs.reshape(obs.shape[0], -1) - module.obs_mean) / module.obs_std
 
 
-def encode_action(module: _PairEncoded, acts: torch.Tensor) -> torch.Tensor:
+def encode_action(module: Any, acts: torch.Tensor) -> torch.Tensor:
     """Actions [B, act_dim]: one-hot where discrete, else mapped to [-1, 1] by the env's bounds."""
     if module.discrete:
         return F.one_hot(acts.long().reshape(-1), module.n).float()
@@ -209,7 +198,7 @@ def encode_action(module: _PairEncoded, acts: torch.Tensor) -> torch.Tensor:
     return a.clamp(-module.act_limit, module.act_limit)
 
 
-def encode_pair(module: _PairEncoded, obs: torch.Tensor, acts: torch.Tensor) -> torch.Tensor:
+def encode_pair(module: Any, obs: torch.Tensor, acts: torch.Tensor) -> torch.Tensor:
     """Rows [B, d_obs + act_dim]: :func:`encode_obs` then :func:`encode_action`."""
     return torch.cat([encode_obs(module, obs), encode_action(module, acts)], -1)
 

@@ -109,6 +109,43 @@ TASKS: dict[str, Task] = {
             "(zoo: the shipped SAC expert, zoo/Pendulum-v1.pt)",
             expert_bar=-200.0,
         ),
+        # Tabular envs with known dynamics (maximum-entropy IRL's): their expert is exact, the
+        # optimal policy by value iteration (imitlab.experts.tabular: --expert optimal, and zoo, no
+        # file being shipped for them). Their returns are exact expectations over the env's own
+        # time limit (imitlab.rl.tabular.evaluate_policy; gamma 1), not 50-episode samples: a
+        # sample of FrozenLake's successes is too noisy to normalise by (the optimum reaches the
+        # goal 74.0% of the time; 50 episodes, seed 0, gave 80%). The stds are the samples'.
+        Task(
+            env_id="FrozenLake-v1",
+            random_return=0.0139,
+            random_std=0.14,
+            expert_return=0.7402,
+            expert_std=0.40,
+            measured_with="exact expectations (imitlab.rl.tabular.evaluate_policy, 100 steps); 50 episodes of "
+            "imitlab eval --env FrozenLake-v1 --policy random|zoo --episodes 50 --seed 0: 0.02 and 0.80",
+            expert_bar=0.49,  # the optimum less four standard errors of a 50-episode mean (0.062 each)
+        ),
+        Task(
+            env_id="CliffWalking-v1",
+            random_return=-2079.12,
+            random_std=596.98,
+            expert_return=-13.0,
+            expert_std=0.0,
+            measured_with="exact expectations over imitlab's 200-step time limit (imitlab.envs.vector.DEFAULT_TIME_LIMITS; "
+            "gymnasium registers none) by imitlab.rl.tabular.evaluate_policy; 50 episodes of imitlab eval --env "
+            "CliffWalking-v1 --policy random|zoo --episodes 50 --seed 0: -1910.72 ± 596.98 and -13.0",
+            expert_bar=-13.0,
+        ),
+        Task(
+            env_id="GridWorld-v0",
+            random_return=-16.76,
+            random_std=9.65,
+            expert_return=0.40,
+            expert_std=0.0,
+            measured_with="exact expectations on the default map (imitlab.rl.tabular.evaluate_policy, 100 steps); "
+            "50 episodes of imitlab eval --env GridWorld-v0 --policy random|zoo --episodes 50 --seed 0: -17.17 and 0.40",
+            expert_bar=0.40,
+        ),
     ]
 }
 

@@ -296,6 +296,21 @@ register(AlgorithmSpec(
     eval_every=125,
     defaults_key="gail_offline",
 ))
+register(AlgorithmSpec(
+    name="airl",
+    config="imitlab.algorithms.airl:AIRLConfig",
+    train="imitlab.algorithms.airl:train_airl",
+    description="Adversarial inverse RL: GAIL's loop with a discriminator g + gamma h' - h - log pi; keeps the reward g (reward.pt).",
+    needs=frozenset({"demos"}),
+    accepts=frozenset({"init_policy"}),
+    resumable=True,
+    budget=Budget(unit="env_steps", param="total_steps", task_key="airl_steps", fallback=100_000,
+                  help="Environment steps."),
+    eval_every=10_000,
+    eval_every_help=_STEPS_BETWEEN_EVALS,
+    options={"disc_epochs": OptionSpec(flag="--disc-updates", min=1), "disc_grad_penalty": OptionSpec(flag="--grad-penalty", min=0),
+             "disc_entropy_bonus": OptionSpec(flag="--disc-entropy", min=0)},
+))
 # Interactive: they query the expert on their own states (the bench gives them no demos).
 register(AlgorithmSpec(
     name="dagger",
@@ -340,3 +355,35 @@ for _algo, _config, _key, _description in (
         train_args={"algo": _algo}, description=_description, budget=_EXPERT_BUDGET, resumable=True,
         eval_every=10_000, defaults_key=_key,
     ))
+
+# Inverse RL on tabular envs with known dynamics (FrozenLake, CliffWalking, GridWorld-v0): exact.
+register(AlgorithmSpec(
+    name="maxent-irl",
+    config="imitlab.algorithms.irl.maxent:MaxEntIRLConfig",
+    train="imitlab.algorithms.irl.maxent:train_maxent_irl",
+    description="Maximum causal entropy IRL on a tabular env with known dynamics: learns its reward exactly (reward.pt).",
+    needs=frozenset({"demos", "tabular_env"}),
+    budget=Budget(unit="iterations", param="iterations", in_config=True,
+                  help="Most gradient steps on the reward (it stops earlier once the feature counts match)."),
+    eval_every=0,
+    eval_every_help="Iterations between evaluations of the learned reward's optimal policy in the env (0: only at the end).",
+    defaults_key="maxent_irl",
+    options={"lr": OptionSpec(min=0), "gamma": OptionSpec(min=0, max=1), "horizon": OptionSpec(min=0),
+             "l2": OptionSpec(min=0), "tol": OptionSpec(min=0), "tie_rtol": OptionSpec(min=0)},
+))
+
+# Inverse RL with an RL inner loop: a linear reward by the projection method (Abbeel & Ng 2004).
+register(AlgorithmSpec(
+    name="apprenticeship",
+    config="imitlab.algorithms.irl.apprenticeship:ApprenticeshipConfig",
+    train="imitlab.algorithms.irl.apprenticeship:train_apprenticeship",
+    description="Apprenticeship learning (Abbeel & Ng 2004): a linear reward w . phi(s) by the projection "
+                "method on feature expectations, RL on it each iteration (reward.pt, feature_gap.png).",
+    needs=frozenset({"demos"}),
+    budget=Budget(unit="env_steps", param="total_steps", task_key="apprenticeship_steps", fallback=100_000,
+                  help="Environment steps: every iteration's RL and the roll-outs that estimate its policy's feature expectations."),
+    eval_every=20_000,
+    eval_every_help="Env steps between evaluations of the current iteration's policy (at the end of an iteration).",
+    options={"steps_per_iteration": OptionSpec(min=1), "mu_episodes": OptionSpec(min=1), "n_fourier": OptionSpec(min=0, max=16_384),
+             "bandwidth": OptionSpec(min=1e-6), "tolerance": OptionSpec(min=0)},
+))

@@ -63,8 +63,8 @@ def reward_table(records: list[dict[str, Any]]) -> str:
     states, per (algorithm, demos); empty when no run learned a reward."""
 
     def mean_of(runs: list[dict[str, Any]], side: str) -> str:
-        values = [(r["reward_correlation"].get(side) or {}).get("pearson") for r in runs]
-        values = [v for v in values if v is not None]
+        found = [(r["reward_correlation"].get(side) or {}).get("pearson") for r in runs]
+        values: list[float] = [float(v) for v in found if v is not None]
         return f"{sum(values) / len(values):.3f} ({len(values)})" if values else "undefined"
 
     groups: dict[tuple[str, int], list[dict[str, Any]]] = {}

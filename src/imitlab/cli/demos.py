@@ -30,7 +30,8 @@ def demos() -> None:
 
 @demos.command("collect")
 @click.option("--env", "env_id", required=True)
-@click.option("--expert", "expert_spec", required=True, help="'zoo' (the shipped expert) or a policy file / run dir.")
+@click.option("--expert", "expert_spec", required=True,
+              help="'zoo' (the shipped expert; for tabular envs the exact optimal one), 'optimal', or a policy file / run dir.")
 @click.option("--episodes", required=True, type=click.IntRange(min=1))
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--out", required=True, help="The .npz file to write, or with --format minari the Minari dataset id.")

@@ -37,7 +37,8 @@ from imitlab.cli._common import (
 from imitlab.errors import UserError
 
 _UNIT_WORDS = {"epochs": "Epochs", "env_steps": "Env steps", "iterations": "Iterations"}
-_EXPERT_HELP = "'zoo', 'zoo:ALGO' (e.g. zoo:dqn), 'sb3:PATH' (a Stable-Baselines3 zip) or a policy file / run dir."
+_EXPERT_HELP = ("'zoo', 'zoo:ALGO' (e.g. zoo:dqn), 'optimal' (exact, for envs with tabular dynamics), 'sb3:PATH' "
+                "(a Stable-Baselines3 zip) or a policy file / run dir.")
 _SUBSETS = (("n_episodes", "--episodes"), ("subsample_every", "--subsample-every"), ("pairs", "--pairs"))
 _CONFIG_DEST = "cfg_"  # a config option's parameter name is this + the field's, apart from the shared ones
 

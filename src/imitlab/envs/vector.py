@@ -60,6 +60,18 @@ def check_env_id(env_id: str) -> gym.envs.registration.EnvSpec:
 
 _ENV_KWARGS: dict[str, dict[str, Any]] = {}
 
+DEFAULT_TIME_LIMITS: dict[str, int] = {"CliffWalking-v1": 200}
+"""Time limits for envs that gymnasium registers without one: an episode of a policy that never
+reaches CliffWalking's goal would otherwise never end (a random walk takes ~6,000 steps), and
+evaluations, roll-outs and demos all need episodes that end."""
+
+
+def time_limit(env_id: str) -> int | None:
+    """The steps after which imitlab truncates an episode of ``env_id``: gymnasium's registered
+    limit, else :data:`DEFAULT_TIME_LIMITS`'s (None: none)."""
+    registered = check_env_id(env_id).max_episode_steps
+    return registered if registered is not None else DEFAULT_TIME_LIMITS.get(env_id)
+
 
 @contextmanager
 def env_kwargs(env_id: str, kwargs: dict[str, Any] | None) -> Iterator[None]:
@@ -122,6 +134,8 @@ class GymVecEnv:
     """Adapter over gymnasium's SyncVectorEnv in same-step autoreset mode."""
 
     def __init__(self, env_id: str, num_envs: int, **make_kwargs) -> None:
+        if check_env_id(env_id).max_episode_steps is None and env_id in DEFAULT_TIME_LIMITS:
+            make_kwargs = {"max_episode_steps": DEFAULT_TIME_LIMITS[env_id], **make_kwargs}
         self.env = self._make(env_id, num_envs, make_kwargs, wrappers=None)
         if not isinstance(self.env.single_observation_space, gym.spaces.Box):
             # Discrete (FrozenLake's cell index: one-hot) and Dict / Tuple observations are flattened

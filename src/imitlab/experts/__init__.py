@@ -7,7 +7,10 @@ for discrete actions, ``q_values(obs)`` (Q* for every action), all on numpy batc
 
 :func:`load_expert` resolves what a user names on the command line:
 
-- ``zoo``: the expert shipped for the env (``zoo/ENV.pt``);
+- ``zoo``: the expert shipped for the env (``zoo/ENV.pt``); for an env with tabular dynamics and
+  no shipped file, the exact optimal expert (``optimal``);
+- ``optimal``: the exact optimal policy by value iteration, for envs with tabular dynamics
+  (FrozenLake-v1, CliffWalking-v1, GridWorld-v0, Taxi);
 - ``zoo:ALGO``: the shipped expert trained by ALGO (``zoo/ENV.ALGO.pt``, or ``zoo/ENV.pt`` when
   that one was made by ALGO), e.g. ``zoo:dqn`` for CartPole-v1's DQN expert with its Q;
 - ``sb3:PATH``: a Stable-Baselines3 zip (see :mod:`imitlab.experts.sb3`; needs ``imitlab[sb3]``);
@@ -178,6 +181,10 @@ def load_expert(spec: str | os.PathLike, env_id: str) -> Expert:
         from imitlab.experts.sb3 import load_sb3_expert
 
         return load_sb3_expert(text[len("sb3:"):], env_id)
+    if text == "optimal" or (text == "zoo" and not zoo_files(env_id) and _tabular(env_id)):
+        from imitlab.experts.tabular import optimal_expert
+
+        return optimal_expert(env_id)
     if text == "zoo":
         path = zoo_path(env_id)
     elif text.startswith("zoo:"):
@@ -195,6 +202,12 @@ def load_expert(spec: str | os.PathLike, env_id: str) -> Expert:
 
         return PolicyExpert(policy, critic_from_payload(meta["critic"], str(path)), source=str(path))
     return policy
+
+
+def _tabular(env_id: str) -> bool:
+    from imitlab.envs.tabular import has_tabular_dynamics
+
+    return has_tabular_dynamics(env_id)
 
 
 def check_fits(obs_desc: dict, act_desc: dict, env_obs: dict, env_act: dict, *, what: str, made_for: str | None, env_id: str) -> None:

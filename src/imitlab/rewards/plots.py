@@ -135,7 +135,7 @@ def draw_reward(
         names += ["learned", "true"]
     else:
         expert_obs = np.concatenate(expert_trajectories) if expert_trajectories else None
-        grid = state_grid(env_id, int(np.prod(obs_space.shape)), expert_obs, dims)
+        grid = state_grid(env_id, int(np.prod(obs_space.shape or ())), expert_obs, dims)
         if grid is not None:
             xs, ys, z, what = _grid_rewards(reward, grid, act_space)
 

@@ -68,10 +68,13 @@ def provenance(source: str, fmt: str, *, details: dict[str, Any] | None = None, 
 
 
 def max_episode_steps(env_id: str) -> int | None:
-    """The time limit gymnasium registers for ``env_id`` (None when it has none or is unknown)."""
+    """The time limit imitlab runs ``env_id`` with (:func:`imitlab.envs.vector.time_limit`; None
+    when it has none or is unknown)."""
+    from imitlab.envs.vector import time_limit
+
     try:
-        return gym.spec(env_id).max_episode_steps
-    except gym.error.Error:
+        return time_limit(env_id)
+    except UserError:
         return None
 
 
