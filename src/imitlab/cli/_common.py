@@ -151,6 +151,7 @@ def correlation_line(corr: dict[str, Any]) -> str:
             return "n/a"
         if entry.get("pearson") is None:
             return f"undefined ({entry.get('note', 'constant')})"
-        return f"Pearson {entry['pearson']:.3f}, Spearman {entry['spearman']:.3f} ({entry['transitions']} transitions)"
+        n = entry.get("transitions")
+        return f"Pearson {entry['pearson']:.3f}, Spearman {entry['spearman']:.3f}" + ("" if n is None else f" ({n} transitions)")
 
     return f"learned vs true reward: expert states {fmt(corr.get('expert'))}; random states {fmt(corr.get('random'))}"

@@ -198,6 +198,7 @@ def _tabular_panels(reward: LoadedReward, env_id: str) -> list[Callable[[Any], N
     if learned.ndim == 2:  # r[s, a]: show the best action's reward per state
         learned = learned.max(1)
         true = None if true is None else true.max(1)
+    learned = np.where(mdp.reachable, learned, np.nan)  # walls and cells never entered have no reward to show
     shape = mdp.grid_shape or (1, mdp.n_states)
 
     def panel(values: np.ndarray | None, title: str) -> Callable[[Any], None]:

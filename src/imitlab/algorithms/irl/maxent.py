@@ -481,4 +481,6 @@ def train_maxent_irl(
         save_reward(reward, run.log.dir / "reward.pt", env_id=env_id, obs_space=obs_space, act_space=act_space,
                     env_kwargs=active_env_kwargs(env_id), gamma=config.gamma if config.horizon == 0 else None,
                     extra={k: extra[k] for k in ("algo", "agreement", "reward_correlation")} | {"seed": seed})
-    return run.result(policy, final=final, extra=extra)
+    result = run.result(policy, final=final, extra=extra)
+    result.reward, result.reward_correlation = reward, correlation
+    return result
