@@ -88,10 +88,62 @@ class TwinQ(nn.Module):
         return network_config(self)
 
 
-CRITIC_KINDS = {"TwinQ": TwinQ}
+class TwinQDiscrete(nn.Module):
+    """Two Q-networks on a normalised observation, each with a head per discrete action: Q(s, .) in
+    one pass (what AggreVaTeD's exact discrete loss reads, as a DQN's Q-network gives it). ``q`` and
+    ``q_values`` are the minimum of the two. Made by fitted Q evaluation of an expert
+    (:mod:`imitlab.experts.fitted_q`)."""
+
+    obs_mean: torch.Tensor
+    obs_std: torch.Tensor
+
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, hidden: Sequence[int] = (64, 64)) -> None:
+        super().__init__()
+        if not isinstance(action_space, gym.spaces.Discrete):
+            raise UserError(f"TwinQDiscrete needs a Discrete action space, got {action_space}")
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self.hidden = list(hidden)
+        self.obs_dim = obs_dim(observation_space)
+        self.n = int(action_space.n)
+        self.register_buffer("obs_mean", torch.zeros(self.obs_dim))
+        self.register_buffer("obs_std", torch.ones(self.obs_dim))
+        self.q1 = mlp(self.obs_dim, self.n, hidden, activation="relu")
+        self.q2 = mlp(self.obs_dim, self.n, hidden, activation="relu")
+
+    def set_obs_normalization(self, mean: np.ndarray, std: np.ndarray) -> None:
+        self.obs_mean.copy_(torch.as_tensor(mean, dtype=torch.float32).reshape(-1))
+        self.obs_std.copy_(torch.as_tensor(np.maximum(std, 1e-6), dtype=torch.float32).reshape(-1))
+
+    def both_values(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Q1(s, .) and Q2(s, .), each [B, n]."""
+        x = (obs.reshape(len(obs), -1) - self.obs_mean) / self.obs_std
+        return self.q1(x), self.q2(x)
+
+    def both(self, obs: torch.Tensor, act: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Q1(s, a) and Q2(s, a), each [B]."""
+        idx = act.long().reshape(-1, 1)
+        q1, q2 = self.both_values(obs)
+        return q1.gather(1, idx).squeeze(1), q2.gather(1, idx).squeeze(1)
+
+    def q_values(self, obs: torch.Tensor) -> torch.Tensor:
+        """min(Q1, Q2)(s, .) [B, n]."""
+        return torch.minimum(*self.both_values(obs))
+
+    def q(self, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+        """min(Q1, Q2) at (s, a) [B]."""
+        return torch.minimum(*self.both(obs, act))
+
+    forward = q
+
+    def config(self) -> dict[str, Any]:
+        return network_config(self)
 
 
-def critic_from_payload(payload: dict[str, Any], where: str) -> TwinQ:
+CRITIC_KINDS: dict[str, type[TwinQ] | type[TwinQDiscrete]] = {"TwinQ": TwinQ, "TwinQDiscrete": TwinQDiscrete}
+
+
+def critic_from_payload(payload: dict[str, Any], where: str) -> TwinQ | TwinQDiscrete:
     """Rebuild a critic from the ``critic`` section of a policy file."""
     try:
         kind = CRITIC_KINDS[payload["kind"]]

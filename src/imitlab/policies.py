@@ -30,7 +30,7 @@ from imitlab.nets import mlp, network_config
 from imitlab.utils import atomic_torch_save
 
 if TYPE_CHECKING:
-    from imitlab.critics import TwinQ
+    from imitlab.critics import TwinQ, TwinQDiscrete
 
 POLICY_FORMAT = "imitlab.policy"
 POLICY_VERSION = 1
@@ -352,7 +352,7 @@ def make_policy(
 
 
 def save_policy(
-    policy: Policy, path: str | os.PathLike, *, env_id: str, extra: dict | None = None, critic: TwinQ | None = None
+    policy: Policy, path: str | os.PathLike, *, env_id: str, extra: dict | None = None, critic: TwinQ | TwinQDiscrete | None = None
 ) -> None:
     """Write ``policy`` to ``path`` atomically, in a file that loads without unpickling code.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from pathlib import Path
 
@@ -91,3 +92,53 @@ def _expert_train(env_id, algo, steps, seed, out, eval_every, eval_episodes, ove
             extra["env_kwargs"] = env_kwargs
         save_policy(result.policy, policy_file, env_id=env_id, extra=extra, critic=critic)
     report(result, run_dir or policy_file)
+
+
+@expert.command("fit-q")
+@click.option("--env", "env_id", required=True)
+@click.option("--expert", "expert_spec", required=True,
+              help="'zoo', 'zoo:ALGO', an imitlab policy file or run dir: the expert whose Q* is fitted.")
+@click.option("--steps", required=True, type=click.IntRange(min=1), help="Env steps of the expert's roll-outs (with exploration).")
+@click.option("--updates", default=20_000, show_default=True, type=click.IntRange(min=1), help="Gradient steps.")
+@click.option("--gamma", default=0.99, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True))
+@click.option("--explore", default=0.5, show_default=True, type=click.FloatRange(0, 1),
+              help="Exploration while collecting: the chance of a random action (discrete), or the noise std in "
+                   "half-ranges (continuous).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="A .pt file: the expert's policy with the fitted critic, which every command takes as an expert with Q*.")
+@env_kwargs_option
+def expert_fit_q(env_id, expert_spec, steps, updates, gamma, explore, seed, out, env_kwargs_json) -> None:
+    """Fit an expert's Q* by fitted Q evaluation (TD on its own actions at the next state, twin
+    critics), for AggreVaTeD with experts that have no critic (PPO experts, ...); prints its
+    correlation with Monte-Carlo returns where the env's state can be restored."""
+    threads()
+    if not out.endswith(".pt"):
+        raise UserError(f"--out {out!r}: write the expert with its critic to a .pt file")
+    with env_kwargs_scope(env_id, env_kwargs_json):
+        from imitlab.envs.vector import check_env_id
+        from imitlab.experts import load_expert
+        from imitlab.experts.fitted_q import FitQConfig, fit_q, monte_carlo_check
+        from imitlab.policies import Policy, save_policy
+
+        check_env_id(env_id)
+        loaded = load_expert(expert_spec, env_id)
+        policy = loaded if isinstance(loaded, Policy) else getattr(loaded, "policy", None)
+        if not isinstance(policy, Policy):
+            raise UserError(f"--expert {expert_spec!r} is not an imitlab policy: fit-q saves the expert with its fitted "
+                            "critic in one imitlab file, so it needs 'zoo', 'zoo:ALGO', a policy file or a run dir")
+        config = FitQConfig(gamma=gamma, updates=updates, explore=explore)
+        result = fit_q(policy, env_id, steps=steps, seed=seed, config=config)
+        check = None
+        if env_id in ("CartPole-v1", "CartPole-v0", "MountainCar-v0", "Pendulum-v1"):
+            check = monte_carlo_check(result.critic, policy, env_id, result.states, gamma=gamma, seed=seed)
+        extra = {"seed": seed, "q": "fitted", "fit_q": {**dataclasses.asdict(config), "steps": result.env_steps,
+                 "expert": expert_spec, "seconds": round(result.seconds, 1), "monte_carlo_check": check},
+                 "command": "imitlab " + shlex.join(INVOCATION)}
+        save_policy(policy, out, env_id=env_id, extra=extra, critic=result.critic)
+    line = f"fitted Q* of {expert_spec} on {env_id} from {result.env_steps:,} env steps and {updates:,} updates in {result.seconds:.1f} s"
+    if check is not None:
+        line += (f"; against Monte-Carlo returns of the expert on {check['pairs']} state-action pairs: Pearson "
+                 f"{check['pearson']:.3f}, mean absolute error {check['mae']:.2f} (returns {check['mc_mean']:.1f} ± {check['mc_std']:.1f})")
+    click.echo(line)
+    click.echo(f"wrote {out}")

@@ -36,7 +36,7 @@ from imitlab.errors import UserError
 from imitlab.policies import Policy, QPolicy, load_policy
 
 if TYPE_CHECKING:
-    from imitlab.critics import TwinQ
+    from imitlab.critics import TwinQ, TwinQDiscrete
 
 
 @runtime_checkable
@@ -85,7 +85,7 @@ class PolicyExpert:
 
     has_q = True
 
-    def __init__(self, policy: Policy, critic: QPolicy | TwinQ, *, source: str = "") -> None:
+    def __init__(self, policy: Policy, critic: QPolicy | TwinQ | TwinQDiscrete, *, source: str = "") -> None:
         self.policy = policy
         self.critic = critic
         self.source = source
@@ -107,9 +107,11 @@ class PolicyExpert:
 
     @torch.inference_mode()
     def q_values(self, obs: np.ndarray) -> np.ndarray:
-        if not isinstance(self.critic, QPolicy):  # a Q-network: the one critic with Q* for every action
+        # A DQN's Q-network or a fitted discrete twin critic: the critics with Q* for every action.
+        q_values = getattr(self.critic, "q_values", None)
+        if not callable(q_values):
             raise UserError(f"expert {self.source} has continuous actions: ask q(obs, act), not q_values(obs)")
-        return self.critic.q_values(torch.as_tensor(np.asarray(obs, dtype=np.float32))).numpy()
+        return q_values(torch.as_tensor(np.asarray(obs, dtype=np.float32))).numpy()
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         return self.act(obs)
