@@ -1,26 +1,28 @@
 """Run the bench grid in worker processes, one JSON line per finished run, resumable.
 
-The main process checks everything first, records the demonstration sets, then hands each
-unfinished cell to a :class:`~concurrent.futures.ProcessPoolExecutor` (``spawn`` context: a fresh
-interpreter per worker, one torch thread each) and appends each result to ``runs.jsonl`` as it
-arrives. It is the file's only writer, so lines never interleave.
+The main process (the driver) checks everything first, records the demonstration sets, then hands
+each unfinished cell to a backend (:mod:`imitlab.bench.backends`: a local pool of ``spawn``
+workers, or Ray tasks on a cluster; one torch thread each) and appends each result to
+``runs.jsonl`` as it arrives. It is the file's only writer, so lines never interleave.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import shutil
+import signal
+import threading
 import time
-import traceback
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from imitlab.bench.backends import Backend, CellOutcome, Progress
 from imitlab.bench.demos import demo_path, demo_subset, ensure_demos
 from imitlab.bench.grid import (
     ALGOS,
@@ -35,7 +37,7 @@ from imitlab.bench.grid import (
 )
 from imitlab.bench.runs import RUNS_FILE, append_run, cell_key, read_runs, repair_runs
 from imitlab.errors import UserError
-from imitlab.utils import atomic_write_json, atomic_write_text
+from imitlab.utils import atomic_write, atomic_write_json, atomic_write_text
 
 BENCH_FILE = "bench.json"
 FAILED_DIR = "failed"
@@ -146,22 +148,6 @@ def run_cell(cell: Cell, *, out_dir: str, budget_scale: float, eval_episodes: in
     }
 
 
-def _init_worker() -> None:
-    import torch
-
-    # One thread per worker: small MLPs gain nothing from more, and workers share the cores.
-    torch.set_num_threads(1)
-
-
-def _run_cell_safely(runner: Callable[..., dict[str, Any]], cell: Cell, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Run a cell in a worker; an exception comes back as data (its text and traceback), so that
-    an error that cannot be pickled still names itself."""
-    try:
-        return {"ok": True, "record": runner(cell, **kwargs)}
-    except Exception as e:  # noqa: BLE001 - reported to the main process, which stops the bench
-        return {"ok": False, "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
-
-
 # ------------------------------------------------------------------------------------ the grid
 def check_bench_inputs(*, algos: list[str], envs: list[str], demos: list[int], seeds: list[int], workers: int,
                        budget_scale: float, eval_episodes: int) -> None:
@@ -215,24 +201,29 @@ def run_bench(
     command: str = "",
     log: Callable[[str], None] = lambda msg: None,
     runner: Callable[..., dict[str, Any]] = run_cell,
+    backend: Backend | None = None,
 ) -> BenchOutcome:
     """Run every cell of algos x envs x demos x seeds not already in ``out/runs.jsonl``.
 
     Args:
         algos, envs, demos, seeds: the grid (interactive algorithms ignore ``demos``).
         out: the bench directory (runs.jsonl, bench.json, demos/, and the report).
-        workers: worker processes (each one torch thread).
+        workers: worker processes (each one torch thread); a local Ray instance's CPUs.
         budget_scale: multiplies every task default budget (0.1 for a quick look).
         eval_episodes: episodes per evaluation (the final score's too).
         demo_seed: episode i of an env's demo set is recorded with seed demo_seed + i.
         command: the command line, recorded in bench.json and the report.
-        log: receives one line per event (finished run, skip count).
+        log: receives one line per event (finished run, skip count, progress, retry).
         runner: the function that runs one cell in a worker (a module-level function; tests
             pass a fake one).
+        backend: where the cells run (:func:`imitlab.bench.backends.make_backend`); default a
+            local pool of ``workers`` spawn processes. It is started (Ray: connected) only if
+            there are cells to run, after the input checks and before anything is written.
 
     Raises:
-        UserError: bad input, found before any work starts.
-        CellFailed: a cell raised; the runs finished before are kept, the rest not started.
+        UserError: bad input (an --address that does not answer too), found before any work starts.
+        CellFailed: a cell raised, or its worker died more times than the backend retries; the
+            runs finished before are kept, the rest not started.
     """
     check_bench_inputs(algos=algos, envs=envs, demos=demos, seeds=seeds, workers=workers,
                        budget_scale=budget_scale, eval_episodes=eval_episodes)
@@ -243,60 +234,130 @@ def run_bench(
     done = {cell_key(r) for r in read_runs(runs_path)}
     cells = grid_cells(algos=algos, envs=envs, demos=demos, seeds=seeds)
     pending = [c for c in cells if c.key not in done]
+    if backend is None:
+        from imitlab.bench.backends.local import LocalBackend
+
+        backend = LocalBackend(workers=workers)
+    if pending:
+        backend.start()  # a dead --address is refused here, before anything is written
     log(f"{len(cells)} runs in the grid: {len(cells) - len(pending)} already in {runs_path}, {len(pending)} to run")
 
     t0 = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
-    info["invocations"].append({"command": command, "cells": len(cells), "to_run": len(pending)})
-    atomic_write_json(out / BENCH_FILE, info)
-    for env in envs:
-        n_max = max((c.n_demos for c in pending if c.env == env and c.n_demos != INTERACTIVE), default=0)
-        if n_max:
-            ensure_demos(out, env, n_max, demo_seed=demo_seed)
-    repair_runs(runs_path)
-    if pending:
-        _run_pool(pending, runs_path, workers=workers, log=log, runner=runner,
-                  kwargs={"out_dir": str(out), "budget_scale": budget_scale, "eval_episodes": eval_episodes}, t0=t0)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        info["invocations"].append({"command": command, "cells": len(cells), "to_run": len(pending)})
+        atomic_write_json(out / BENCH_FILE, info)
+        demo_files = {}
+        for env in envs:
+            n_max = max((c.n_demos for c in pending if c.env == env and c.n_demos != INTERACTIVE), default=0)
+            if n_max:
+                demo_files[env] = ensure_demos(out, env, n_max, demo_seed=demo_seed)
+        repair_runs(runs_path)
+        if pending:
+            log(f"running {len(pending)} cells on {backend.describe()}")
+            backend.open(n_cells=len(pending), out=out, demo_files=demo_files)
+            _run_cells(backend, pending, runs_path, log=log, runner=runner,
+                       kwargs={"out_dir": str(out), "budget_scale": budget_scale, "eval_episodes": eval_episodes}, t0=t0)
+    finally:
+        if pending:
+            backend.close()
     wall = time.perf_counter() - t0
     info["invocations"][-1]["wall_seconds"] = round(wall, 1)
     atomic_write_json(out / BENCH_FILE, info)
     return BenchOutcome(ran=len(pending), skipped=len(cells) - len(pending), wall_seconds=wall)
 
 
-def _run_pool(cells: list[Cell], runs_path: Path, *, workers: int, log: Callable[[str], None],
-              runner: Callable[..., dict[str, Any]], kwargs: dict[str, Any], t0: float) -> None:
-    """Run ``cells`` in a process pool, appending each finished run; stop at the first failure."""
-    kept = 0
-    with ProcessPoolExecutor(max_workers=min(workers, len(cells)), mp_context=get_context("spawn"),
-                             initializer=_init_worker) as pool:
-        futures: dict[Future, Cell] = {pool.submit(_run_cell_safely, runner, c, kwargs): c for c in cells}
-        not_done = set(futures)
-        failure: tuple[Cell, str, str] | None = None
-        while not_done:
-            finished, not_done = wait(not_done, return_when=FIRST_COMPLETED)
-            for fut in sorted(finished, key=lambda f: cells.index(futures[f])):
-                cell = futures[fut]
-                if fut.cancelled():
-                    continue
-                try:
-                    outcome = fut.result()
-                except BrokenProcessPool as e:
-                    outcome = {"ok": False, "error": f"worker process died ({e})", "traceback": ""}
-                if outcome["ok"]:
-                    append_run(runs_path, outcome["record"])
-                    shutil.rmtree(cell_dir(runs_path.parent, cell), ignore_errors=True)  # recorded: its checkpoint is done
-                    kept += 1
-                    score = outcome["record"]["normalized_score"]
-                    log(f"[{time.perf_counter() - t0:7.1f}s] {kept}/{len(cells)} {cell.label()}: normalized "
-                        f"{'n/a' if score is None else f'{score:.3f}'} ({outcome['record']['wall_seconds']:.1f} s)")
-                elif failure is None:
-                    failure = (cell, outcome["error"], outcome["traceback"])
-                    for f in not_done:  # runs already under way finish and are kept
-                        f.cancel()
+@contextlib.contextmanager
+def _interrupt_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) back until the block is done, so that a line of runs.jsonl and the
+    files beside it are written whole; the interrupt is then raised as usual."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            if callable(previous):
+                previous(signal.SIGINT, None)
+            elif previous == signal.SIG_DFL:
+                raise KeyboardInterrupt
+
+
+def _write_files(out: Path, files: Mapping[str, bytes]) -> None:
+    """Files a worker that could not see ``out`` sent back (its policy): written where it would have."""
+    root = out.resolve()
+    for rel, data in files.items():
+        path = (root / rel).resolve()
+        if root not in path.parents:
+            raise ValueError(f"a cell sent back a file outside the bench directory: {rel!r}")
+        atomic_write(path, functools.partial(_write_bytes, data))
+
+
+def _write_bytes(data: bytes, path: str) -> None:
+    Path(path).write_bytes(data)
+
+
+def _run_cells(backend: Backend, cells: list[Cell], runs_path: Path, *, log: Callable[[str], None],
+               runner: Callable[..., dict[str, Any]], kwargs: dict[str, Any], t0: float) -> None:
+    """Run ``cells`` on ``backend``, at most its slots at once, appending each finished run; a
+    cell whose worker died runs again up to the backend's retries; stop starting cells at the
+    first failure (the runs under way finish and are kept)."""
+    out = runs_path.parent
+    queue = deque(cells)
+    running: dict[tuple[str, str, int, int], Cell] = {}
+    attempts: dict[tuple[str, str, int, int], int] = {}
+    progress = Progress(total=len(cells), t0=t0)
+    failure: CellOutcome | None = None
+    news = False  # an outcome came in since the last progress line
+    try:
+        while True:
+            while queue and failure is None and len(running) < backend.slots():
+                cell = queue.popleft()
+                attempts[cell.key] = attempts.get(cell.key, 0) + 1
+                backend.submit(cell, runner=runner, kwargs=kwargs)
+                running[cell.key] = cell
+            if news:  # after the freed slots are filled again, so that "running" is what runs
+                log(progress.line(running=len(running)))
+            if not running:
+                break
+            outcome = backend.next_outcome()
+            cell = running.pop(outcome.cell.key)
+            tries = attempts[cell.key]
+            if outcome.ok and outcome.record is not None:
+                record = {**outcome.record, "attempts": tries}
+                with _interrupt_deferred():
+                    _write_files(out, outcome.files)
+                    append_run(runs_path, record)
+                shutil.rmtree(cell_dir(out, cell), ignore_errors=True)  # recorded: its checkpoint is done
+                progress.done += 1
+                score = record["normalized_score"]
+                log(f"[{time.perf_counter() - t0:7.1f}s] {progress.done}/{len(cells)} {cell.label()}: normalized "
+                    f"{'n/a' if score is None else f'{score:.3f}'} ({record['wall_seconds']:.1f} s)")
+            elif outcome.lost and failure is None and tries <= backend.retries:
+                progress.retried += 1
+                log(f"[{time.perf_counter() - t0:7.1f}s] {cell.label()}: {outcome.error}; running it again "
+                    f"(attempt {tries + 1} of {backend.retries + 1})")
+                queue.appendleft(cell)
+            else:
+                progress.failed += 1
+                if failure is None:
+                    failure = outcome
+                    progress.stopping = True
+            news = True
+    except KeyboardInterrupt:
+        backend.abort()
+        raise
     if failure is not None:
-        cell, error, tb = failure
+        cell = failure.cell
         log_path = None
-        if tb:
-            log_path = runs_path.parent / FAILED_DIR / f"{cell.algo}-{cell.env}-{cell.n_demos}-{cell.seed}.txt"
-            atomic_write_text(log_path, tb)
+        if failure.traceback:
+            log_path = out / FAILED_DIR / f"{cell.algo}-{cell.env}-{cell.n_demos}-{cell.seed}.txt"
+            atomic_write_text(log_path, failure.traceback)
+        error = failure.error
+        if failure.lost and attempts[cell.key] > 1:
+            error += f" (on each of {attempts[cell.key]} attempts)"
         raise CellFailed(cell, error, kept=len(read_runs(runs_path)), log=log_path)
