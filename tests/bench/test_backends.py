@@ -5,7 +5,6 @@ the interface (a dead worker still stops the bench as a failed cell), the files 
 import os
 import re
 import socket
-import time
 
 import pytest
 
@@ -55,14 +54,14 @@ def test_make_backend_refuses_bad_choices_in_one_message():
 
 
 def test_progress_line_counts_cells_and_estimates_the_time_left():
-    progress = Progress(total=10, t0=time.perf_counter() - 20.0)
-    assert progress.line(running=2).endswith("grid: 0/10 done, 2 running, 0 failed")  # no estimate from nothing
+    progress = Progress(total=10, t0=100.0)  # 20 s before the moment the lines are made (now=120)
+    assert progress.line(running=2, now=120.0).endswith("grid: 0/10 done, 2 running, 0 failed")  # no estimate from nothing
     progress.done, progress.retried = 4, 1
-    line = progress.line(running=2)
+    line = progress.line(running=2, now=120.0)
     assert "grid: 4/10 done, 2 running, 0 failed (1 retried" in line
     assert line.endswith("about 30 s left")  # 20 s for 4 cells, 6 to go
     progress.failed, progress.stopping = 1, True
-    assert progress.line(running=1).endswith("1 failed (1 retried after their worker died); starting no more "
+    assert progress.line(running=1, now=120.0).endswith("1 failed (1 retried after their worker died); starting no more "
                                               "after the failure")
 
 
@@ -108,10 +107,9 @@ def test_addresses_parse_and_a_dead_one_is_refused_at_once():
     with socket.socket() as s:  # a port that nothing listens on once closed
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    t0 = time.perf_counter()
+    # a refused port is refused by the TCP probe itself, before ray.init could retry it
     with pytest.raises(UserError, match=f"nothing answers at 127.0.0.1:{port}"):
         check_address(f"ray://127.0.0.1:{port}")
-    assert time.perf_counter() - t0 < 2.0
 
 
 def test_backend_ray_without_ray_names_the_pip_install_before_anything_starts(capsys, tmp_path, monkeypatch):

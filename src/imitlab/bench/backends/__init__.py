@@ -143,8 +143,9 @@ class Progress:
     retried: int = 0
     stopping: bool = False
 
-    def line(self, *, running: int) -> str:
-        elapsed = time.perf_counter() - self.t0
+    def line(self, *, running: int, now: float | None = None) -> str:
+        """The progress line at ``now`` (a ``time.perf_counter()`` reading; default: the present)."""
+        elapsed = (time.perf_counter() if now is None else now) - self.t0
         text = f"[{elapsed:7.1f}s] grid: {self.done}/{self.total} done, {running} running, {self.failed} failed"
         if self.retried:
             text += f" ({self.retried} retried after their worker died)"
