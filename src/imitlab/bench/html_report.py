@@ -14,18 +14,15 @@ default: it renders every frame (a MuJoCo episode takes about half a minute here
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from imitlab.bench.aggregate import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, summarize_records
+from imitlab.bench.aggregate import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from imitlab.bench.grid import INTERACTIVE
 from imitlab.bench.plots import plot_bench_curves, plot_scores_vs_demos
-from imitlab.bench.report import task_table
-from imitlab.bench.runs import RUNS_FILE, read_runs
-from imitlab.errors import UserError
+from imitlab.bench.report import load_bench, task_table
 from imitlab.report.html import Page
 
 HTML_REPORT = "report.html"
@@ -94,12 +91,7 @@ def build_html_report(out_dir: str | os.PathLike, *, videos: bool = False, log: 
         UserError: the directory holds no finished runs.
     """
     out = Path(out_dir)
-    records = read_runs(out / RUNS_FILE)
-    if not records:
-        raise UserError(f"no finished runs in {out / RUNS_FILE}; run 'imitlab bench --out {out} ...' first")
-    info = json.loads((out / "bench.json").read_text()) if (out / "bench.json").is_file() else {}
-    summaries = summarize_records(records)
-    envs = list(dict.fromkeys(r["env"] for r in records))
+    records, info, summaries, envs = load_bench(out)
     page = Page("imitlab bench report", out=out / HTML_REPORT, embed=False)
     _how_made(page, info, records)
     for env in envs:

@@ -126,16 +126,21 @@ def _task_header(env_id: str, records: list[dict[str, Any]]) -> str:
     return "".join(f"- {p}\n" for p in parts)
 
 
-def build_report(out_dir: str | os.PathLike) -> Path:
-    """Write ``ENV.md``, ``ENV-scores.png`` and ``ENV-curves.png`` for each task in
-    ``out_dir/runs.jsonl``, and ``report.md``; returns the report's path."""
-    out = Path(out_dir)
+def load_bench(out: Path) -> tuple[list[dict[str, Any]], dict[str, Any], dict, list[str]]:
+    """A bench directory's finished runs, its ``bench.json``, their score summaries and the tasks in
+    run order (what report.md and report.html are made from); a UserError where no run finished."""
     records = read_runs(out / RUNS_FILE)
     if not records:
         raise UserError(f"no finished runs in {out / RUNS_FILE}; run 'imitlab bench --out {out} ...' first")
     info = json.loads((out / "bench.json").read_text()) if (out / "bench.json").is_file() else {}
-    summaries = summarize_records(records)
-    envs = list(dict.fromkeys(r["env"] for r in records))
+    return records, info, summarize_records(records), list(dict.fromkeys(r["env"] for r in records))
+
+
+def build_report(out_dir: str | os.PathLike) -> Path:
+    """Write ``ENV.md``, ``ENV-scores.png`` and ``ENV-curves.png`` for each task in
+    ``out_dir/runs.jsonl``, and ``report.md``; returns the report's path."""
+    out = Path(out_dir)
+    records, info, summaries, envs = load_bench(out)
 
     doc = ["# imitlab bench report", ""]
     doc += _how_made(info, records)
