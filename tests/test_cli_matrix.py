@@ -37,10 +37,18 @@ TRAIN_ARGS = {
     "gail-offline": ["--iterations", "2", "--eval-every", "1"],
     "maxent-irl": ["--iterations", "2", "--eval-every", "1"],
     "dagger": ["--expert", "zoo", "--steps", "200", "--steps-per-round", "100", "--eval-every", "100"],
+    # The off-policy family: past learning_starts, so that updates run, and two evaluations.
+    **{algo: ["--steps", "300", "--learning-starts", "100", "--batch-size", "32", "--hidden", "32,32", "--eval-every", "150"]
+       for algo in ("sqil", "dac")},
+    "iq-learn": ["--steps", "300", "--learning-starts", "100", "--batch-size", "32", "--hidden", "32,32",
+                 "--reward-fit-steps", "10", "--eval-every", "150"],
+    "iq-learn-offline": ["--iterations", "100", "--batch-size", "32", "--hidden", "32,32", "--reward-fit-steps", "10",
+                         "--eval-every", "50"],
     "aggrevated": ["--expert", "zoo", "--steps", "200", "--rollins", "2", "--horizon", "50", "--mc-horizon", "20",
                    "--eval-every", "100"],
 }
-USES_DEMOS = {"bc", "gail", "airl", "apprenticeship", "gail-offline", "maxent-irl"}
+USES_DEMOS = {"bc", "gail", "airl", "apprenticeship", "gail-offline", "maxent-irl", "sqil", "iq-learn", "iq-learn-offline",
+              "dac"}
 # PPO: two batches of at most 1,024 steps (small_ppo_rollouts). DQN and SAC write progress.csv
 # rows only when an episode ends: their budgets run past the task's time limit (_past_time_limit).
 EXPERT_ARGS = {
@@ -57,6 +65,7 @@ REFUSALS = {
     **{("expert", "dqn", env): "DQN needs discrete actions" for env in CONTINUOUS},
     **{("expert", "sac", env): "SAC needs continuous" for env in DISCRETE | TABULAR},
     **{("train", "maxent-irl", env): "has no known tabular dynamics" for env in DISCRETE | CONTINUOUS},
+    **{("train", "dac", env): "dac trains a SAC generator" for env in DISCRETE | TABULAR},
 }
 
 

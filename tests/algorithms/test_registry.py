@@ -179,18 +179,21 @@ def test_a_config_option_that_would_shadow_a_shared_option_is_refused(capsys):
 
 # ---------------------------------------------------------------------- the shipped entries
 def test_the_builtin_entries():
-    assert list(ALGORITHMS) == ["bc", "gail", "gail-offline", "airl", "dagger", "aggrevated", "maxent-irl", "apprenticeship"]
+    assert list(ALGORITHMS) == ["bc", "gail", "gail-offline", "airl", "dagger", "aggrevated", "maxent-irl", "apprenticeship",
+                                "sqil", "iq-learn", "iq-learn-offline", "dac"]
     assert list(EXPERT_LEARNERS) == ["expert-ppo", "expert-dqn", "expert-sac"]
     assert [n for n, s in ALGORITHMS.items() if s.uses_demos] == [
-        "bc", "gail", "gail-offline", "airl", "maxent-irl", "apprenticeship"]
-    assert [n for n, s in ALGORITHMS.items() if s.resumable] == ["gail", "gail-offline", "airl", "dagger", "aggrevated"]
+        "bc", "gail", "gail-offline", "airl", "maxent-irl", "apprenticeship", "sqil", "iq-learn", "iq-learn-offline", "dac"]
+    assert [n for n, s in ALGORITHMS.items() if s.resumable] == [
+        "gail", "gail-offline", "airl", "dagger", "aggrevated", "sqil", "iq-learn", "iq-learn-offline", "dac"]
     assert {n: s.unit for n, s in ALGORITHMS.items()} == {
         "bc": "epochs", "gail": "env_steps", "gail-offline": "iterations", "airl": "env_steps", "dagger": "env_steps",
-        "aggrevated": "env_steps", "maxent-irl": "iterations", "apprenticeship": "env_steps"}
+        "aggrevated": "env_steps", "maxent-irl": "iterations", "apprenticeship": "env_steps", "sqil": "env_steps",
+        "iq-learn": "env_steps", "iq-learn-offline": "iterations", "dac": "env_steps"}
     assert get_algorithm("aggrevated").needs == {"q_expert"} and get_algorithm("dagger").accepts == {"demos"}
     assert get_algorithm("maxent-irl").needs == {"demos", "tabular_env"}
-    with pytest.raises(UserError, match="unknown algorithm 'sqil'; choose from bc, gail, gail-offline, airl"):
-        get_algorithm("sqil")
+    with pytest.raises(UserError, match="unknown algorithm 'valuedice'; choose from bc, gail, gail-offline, airl"):
+        get_algorithm("valuedice")
 
 
 def test_every_command_builds_and_keeps_the_options_it_had():
@@ -224,6 +227,8 @@ def test_every_command_builds_and_keeps_the_options_it_had():
     "imitlab.algorithms.bc:BCConfig", "imitlab.algorithms.dagger:DAggerConfig",
     "imitlab.algorithms.aggrevated:AggreVaTeDConfig", "imitlab.rl.ppo:PPOConfig", "imitlab.rl.trpo:TRPOConfig",
     "imitlab.rl.reinforce:ReinforceConfig", "imitlab.algorithms.airl:AIRLConfig",
+    "imitlab.algorithms.offpolicy.sqil:SQILConfig", "imitlab.algorithms.offpolicy.iq_learn:IQLearnConfig",
+    "imitlab.algorithms.adversarial.dac:DACConfig",
 ])
 def test_every_field_of_these_configs_is_documented(config_class):
     from imitlab.algorithms.registry import _resolve

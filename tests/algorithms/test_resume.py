@@ -212,3 +212,25 @@ def test_offline_gail_resumes_by_iteration(tmp_path, pendulum_demos):
     with pytest.raises(UserError, match="different settings.*batch_size"):
         train_gail_offline(env_id="Pendulum-v1", demos=pendulum_demos, seed=4, out=a, resume=True,
                            config=OfflineGAILConfig(iterations=300, batch_size=64), eval_episodes=1)
+
+
+@pytest.mark.parametrize("algo", ["sqil", "iq-learn", "dac", "iq-learn-offline"])
+def test_the_off_policy_family_resumes_bit_identically(tmp_path, pendulum_demos, algo):
+    """The learner (networks, optimizers, temperature, generator), the agent's replay, the
+    demonstrations' sampler, DAC's discriminator and the RNGs come back."""
+    from imitlab.algorithms.registry import get_algorithm
+    from imitlab.defaults import config_for
+
+    spec = get_algorithm(algo)
+    cfg = config_for(algo, "Pendulum-v1", hidden=(32, 32), batch_size=32, learning_starts=100)
+    if algo.startswith("iq-learn"):
+        cfg = config_for(algo, "Pendulum-v1", hidden=(32, 32), batch_size=32, learning_starts=100, reward_fit_steps=5)
+
+    def train(**kw):
+        return spec.train_fn(env_id="Pendulum-v1", demos=pendulum_demos, seed=3, config=cfg, eval_every=150,
+                             eval_episodes=1, **kw)
+
+    a, b = _resumed_twice(tmp_path, train, first=300, total=450)
+    assert _same(_policy_state(a), _policy_state(b))
+    assert _evaluations(a) == _evaluations(b)
+    assert [int(r["env_steps"]) for r in _evaluations(a)] == [150, 300, 450]

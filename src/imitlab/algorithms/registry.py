@@ -387,3 +387,64 @@ register(AlgorithmSpec(
     options={"steps_per_iteration": OptionSpec(min=1), "mu_episodes": OptionSpec(min=1), "n_fourier": OptionSpec(min=0, max=16_384),
              "bandwidth": OptionSpec(min=1e-6), "tolerance": OptionSpec(min=0)},
 ))
+
+# The off-policy family: a replay buffer of the agent's own steps beside the demonstrations.
+register(AlgorithmSpec(
+    name="sqil",
+    config="imitlab.algorithms.offpolicy.sqil:SQILConfig",
+    train="imitlab.algorithms.offpolicy.sqil:train_sqil",
+    description="SQIL: soft Q-learning (discrete) or SAC (continuous) with reward 1 on demonstrations, 0 on the agent's steps.",
+    needs=frozenset({"demos"}),
+    resumable=True,
+    budget=Budget(unit="env_steps", param="total_steps", task_key="sqil_steps", fallback=100_000,
+                  help="Environment steps (one update each)."),
+    eval_every=10_000,
+    eval_every_help=_STEPS_BETWEEN_EVALS,
+    options={"batch_size": OptionSpec(min=1), "updates_per_step": OptionSpec(min=1), "gamma": OptionSpec(min=0, max=1, max_open=True)},
+))
+register(AlgorithmSpec(
+    name="iq-learn",
+    config="imitlab.algorithms.offpolicy.iq_learn:IQLearnConfig",
+    train="imitlab.algorithms.offpolicy.iq_learn:train_iq_learn",
+    description="IQ-Learn: inverse soft-Q learning, online or --offline; keeps the recovered reward Q - gamma V' (reward.pt).",
+    needs=frozenset({"demos"}),
+    resumable=True,
+    budget=Budget(unit="env_steps", param="total_steps", task_key="iq_learn_steps", fallback=100_000,
+                  help="Environment steps, one update each (with --offline: updates, and no env steps)."),
+    eval_every=10_000,
+    eval_every_help="Steps (env steps, or updates with --offline) between evaluations.",
+    defaults_key="iq_learn",
+    options={"batch_size": OptionSpec(min=1), "updates_per_step": OptionSpec(min=1), "gamma": OptionSpec(min=0, max=1, max_open=True),
+             "chi2_alpha": OptionSpec(min=0), "reward_fit_steps": OptionSpec(min=0)},
+))
+register(AlgorithmSpec(
+    name="iq-learn-offline",
+    config="imitlab.algorithms.offpolicy.iq_learn:IQLearnConfig",
+    train="imitlab.algorithms.offpolicy.iq_learn:train_iq_learn",
+    train_args={"offline": True},
+    description="IQ-Learn without env interaction (the env only evaluates): iq-learn --offline, under its own defaults and budget.",
+    needs=frozenset({"demos"}),
+    resumable=True,
+    budget=Budget(unit="iterations", param="total_steps", task_key="iq_learn_offline_updates", fallback=5_000,
+                  help="Updates."),
+    eval_every=1_000,
+    eval_every_help="Updates between evaluations.",
+    defaults_key="iq_learn_offline",
+    options={"batch_size": OptionSpec(min=1), "updates_per_step": OptionSpec(min=1), "gamma": OptionSpec(min=0, max=1, max_open=True),
+             "chi2_alpha": OptionSpec(min=0), "reward_fit_steps": OptionSpec(min=0)},
+))
+register(AlgorithmSpec(
+    name="dac",
+    config="imitlab.algorithms.adversarial.dac:DACConfig",
+    train="imitlab.algorithms.adversarial.dac:train_dac",
+    description="DAC: adversarial imitation with a SAC generator on a replay buffer, gradient penalty, absorbing states "
+                "(continuous actions).",
+    needs=frozenset({"demos"}),
+    resumable=True,
+    budget=Budget(unit="env_steps", param="total_steps", task_key="dac_steps", fallback=100_000,
+                  help="Environment steps (one SAC update each)."),
+    eval_every=10_000,
+    eval_every_help=_STEPS_BETWEEN_EVALS,
+    options={"batch_size": OptionSpec(min=1), "updates_per_step": OptionSpec(min=1), "gamma": OptionSpec(min=0, max=1, max_open=True),
+             "disc_every": OptionSpec(min=1), "disc_grad_penalty": OptionSpec(min=0), "disc_entropy_bonus": OptionSpec(min=0)},
+))

@@ -90,10 +90,12 @@ class SAC:
         self.actor = actor
         self.critic = critic
         self.target = copy.deepcopy(critic).requires_grad_(False)
-        self.actor_opt = torch.optim.Adam(actor.parameters(), lr=cfg.actor_lr)
-        self.critic_opt = torch.optim.Adam(critic.parameters(), lr=cfg.critic_lr)
+        self.actor_opt = adam(actor.parameters(), lr=cfg.actor_lr)
+        self.critic_opt = adam(critic.parameters(), lr=cfg.critic_lr)
         self.log_alpha = torch.tensor(float(np.log(cfg.init_alpha)), requires_grad=cfg.autotune)
-        self.alpha_opt = torch.optim.Adam([self.log_alpha], lr=cfg.alpha_lr)
+        self.alpha_opt = adam([self.log_alpha], lr=cfg.alpha_lr)
+        self._critic_params: list[torch.Tensor] = list(critic.parameters())
+        self._target_params: list[torch.Tensor] = list(self.target.parameters())
         self.target_entropy = -float(actor.act_dim)  # of the unit-space action (Haarnoja et al.'s -dim(A))
         self.generator = torch.Generator().manual_seed(seed)
         self.updates = 0  # critic steps taken by update()
@@ -165,8 +167,7 @@ class SAC:
     @torch.no_grad()
     def update_target(self) -> None:
         """Move the target critics a fraction ``tau`` towards the critics (Polyak averaging)."""
-        for p, tp in zip(self.critic.parameters(), self.target.parameters()):
-            tp.lerp_(p, self.config.tau)
+        torch._foreach_lerp_(self._target_params, self._critic_params, self.config.tau)  # one call, not one per tensor
 
     def update(self, batch: ReplayBatch) -> dict[str, float]:
         """One SAC update: a critic step; every ``policy_frequency`` of them, that many actor steps
@@ -196,6 +197,17 @@ class SAC:
             self.log_alpha.copy_(state["log_alpha"])
         self.generator.set_state(state["generator"])
         self.updates = int(state["updates"])
+
+
+def adam(params, *, lr: float) -> torch.optim.Adam:
+    """Adam with its fused kernel where this torch has one for the CPU (one pass over all the
+    parameters instead of a dozen small ops per tensor: a fifth of a 256x256 SAC update), else the
+    usual one. Both give the same numbers up to float rounding."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr)
 
 
 def _sac_state(saved: dict) -> dict:
