@@ -31,14 +31,16 @@ def one_demo(tmp_path_factory):
 def test_offline_iq_learn_imitates_from_one_demo(one_demo, env_id):
     root, make = one_demo
     out = root / f"off-{env_id}"
-    # Two thirds of the task's 3,000 updates (seed 0: CartPole 0.95, Acrobot 0.99 at 2,000).
+    # Two thirds of the task's 3,000 updates (seed 0 at 2,000: CartPole 0.99, Acrobot 0.99).
     assert main(["train", "iq-learn-offline", "--env", env_id, "--demos", str(make(env_id)), "--iterations", "2000",
                  "--seed", "0", "--eval-every", "0", "--eval-episodes", "20", "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["offline"] is True and summary["updates"] == 2000
     assert summary["final_eval"]["normalized_score"] >= 0.85
     config = json.loads((out / "config.json").read_text())
-    assert config["offline"] is True and config["alpha"] == 0.1  # the task's defaults
+    from imitlab.defaults import config_for
+
+    assert config["offline"] is True and config["alpha"] == config_for("iq-learn-offline", env_id).alpha  # the task's
 
 
 def test_reward_pt_is_the_implied_reward_of_the_learned_q(one_demo):

@@ -215,7 +215,9 @@ def off_policy_loop(
             due = rows.due(steps, per_step, last=steps >= total_steps)
             run.advance(per_step, rows.row({**stats, "updates": learner.updates}) if due else None, step=steps)
             if run.evaluation_due(steps) or steps >= total_steps:
-                final = run.evaluate(policy, env_steps=steps, critic=critic_of(learner))
+                # offline, as offline GAIL records it: no env steps, the update count in the epoch column
+                final = run.evaluate(policy, env_steps=steps if actor is not None else 0,
+                                     epoch=None if actor is not None else steps, critic=critic_of(learner))
             if run.checkpoint_due(steps, last=steps >= total_steps):
                 run.save_checkpoint(steps, {
                     "learner": learner.state_dict(), "buffer": None if buffer is None else buffer.state_dict(),
