@@ -62,7 +62,7 @@ TASK_DEFAULTS: dict[str, dict] = {
         # 0.93 / 0.96 / 1.00; 0.5 (this) 0.99 / 1.00 / 0.99; 1.0 0.92 / 0.93 / 0.92. At 0.01 the
         # Boltzmann policy is near greedy and the implied rewards fall to zero with the loss (0.92 at
         # 5,000 updates, seed 0).
-        "iq_learn_offline": IQLearnConfig(alpha=0.5),
+        "iq_learn_offline": IQLearnConfig(alpha=0.5, target_value=False),
         "iq_learn_offline_updates": 3_000,
         # 10 demos, seed 0, normalized score every 2,500 steps to 20,000: alpha 0.01 (near greedy)
         # 0.95 then 1.0 then 0.91; alpha 0.1 1.0 but 0.84 at 12,500; alpha 0.1 and lr 1e-4 (these) 1.0 throughout.
@@ -81,7 +81,7 @@ TASK_DEFAULTS: dict[str, dict] = {
         # The absorbing feature (the ApprenticeshipConfig default) prices reaching the goal.
         "apprenticeship": ApprenticeshipConfig(),
         "apprenticeship_steps": 100_000,
-        "iq_learn_offline": IQLearnConfig(alpha=0.1),
+        "iq_learn_offline": IQLearnConfig(alpha=0.1, target_value=False),
         "iq_learn_offline_updates": 3_000,
     },
     "MountainCar-v0": {
