@@ -22,7 +22,8 @@ def test_dac_imitates_pendulum_in_a_few_thousand_steps(tmp_path, monkeypatch):
 
     monkeypatch.setattr(replay.ReplayBuffer, "add", no_env_rewards)
     out = tmp_path / "run"
-    assert main(["train", "dac", "--env", "Pendulum-v1", "--demos", str(demos), "--steps", "6000", "--seed", "0",
+    # Half the task's budget (5,000 steps: seeds 0 / 1 / 2 at 0.987 / 0.963 / 0.957 over 20 episodes).
+    assert main(["train", "dac", "--env", "Pendulum-v1", "--demos", str(demos), "--steps", "5000", "--seed", "0",
                  "--eval-every", "0", "--eval-episodes", "20", "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["final_eval"]["normalized_score"] >= 0.9
