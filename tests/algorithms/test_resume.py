@@ -235,3 +235,21 @@ def test_the_off_policy_family_resumes_bit_identically(tmp_path, pendulum_demos,
     assert _evaluations(a) == _evaluations(b)
     column = "epoch" if algo == "iq-learn-offline" else "env_steps"  # offline: updates, and no env steps
     assert [int(r[column]) for r in _evaluations(a)] == [150, 300, 450]
+
+
+def test_offline_iq_learn_resumed_is_the_run_that_never_stopped(tmp_path, pendulum_demos):
+    """Offline there are no envs to restart: every draw (the demonstrations' sampler included) comes
+    back, so a run stopped and resumed equals one that never stopped."""
+    from imitlab.algorithms.offpolicy.iq_learn import train_iq_learn
+    from imitlab.defaults import config_for
+
+    cfg = config_for("iq-learn-offline", "Pendulum-v1", hidden=(32, 32), batch_size=32, reward_fit_steps=0)
+
+    def train(**kw):
+        return train_iq_learn(env_id="Pendulum-v1", demos=pendulum_demos, seed=4, config=cfg, offline=True,
+                              eval_every=100, eval_episodes=1, **kw)
+
+    train(out=tmp_path / "a", total_steps=200)
+    train(out=tmp_path / "a", total_steps=300, resume=True)
+    train(out=tmp_path / "b", total_steps=300)
+    assert _same(_policy_state(tmp_path / "a"), _policy_state(tmp_path / "b"))

@@ -191,8 +191,10 @@ class SAC:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        for name in ("actor", "critic", "target", "actor_opt", "critic_opt", "alpha_opt"):
+        for name in ("actor", "critic", "target"):
             getattr(self, name).load_state_dict(state[name])
+        for name in ("actor_opt", "critic_opt", "alpha_opt"):
+            load_optimizer_state(getattr(self, name), state[name])
         with torch.no_grad():
             self.log_alpha.copy_(state["log_alpha"])
         self.generator.set_state(state["generator"])
@@ -208,6 +210,15 @@ def adam(params, *, lr: float) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=lr, fused=True)
     except (RuntimeError, TypeError, ValueError):
         return torch.optim.Adam(params, lr=lr)
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict) -> None:
+    """``optimizer.load_state_dict(state)`` keeping this optimizer's own kernel choice: a saved state
+    carries the ``fused`` flag of the torch that wrote it, which this one may lack (or have)."""
+    fused = [group.get("fused") for group in optimizer.param_groups]
+    optimizer.load_state_dict(state)
+    for group, flag in zip(optimizer.param_groups, fused):
+        group["fused"] = flag
 
 
 def _sac_state(saved: dict) -> dict:

@@ -44,3 +44,19 @@ def test_sqil_imitates_cartpole(tmp_path, monkeypatch):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["final_eval"]["normalized_score"] >= 0.9
     assert json.loads((out / "config.json").read_text())["alpha"] == pytest.approx(0.1)  # the task's defaults
+
+
+def test_float64_demo_actions_train_a_continuous_learner(tmp_path):
+    """Demos built from float64 arrays meet the agent's float32 replay in one batch."""
+    import numpy as np
+
+    from imitlab.algorithms.offpolicy.sqil import SQILConfig, train_sqil
+    from imitlab.data.demos import Transitions
+
+    rng = np.random.default_rng(0)
+    obs = rng.uniform(-1, 1, (64, 3)).astype(np.float32)
+    trans = Transitions(obs, rng.uniform(-2, 2, (64, 1)), obs, np.zeros(64, bool))
+    assert trans.acts.dtype == np.float64
+    result = train_sqil(env_id="Pendulum-v1", demos=trans, total_steps=80, seed=0, eval_every=0, eval_episodes=1,
+                        config=SQILConfig(hidden=(16, 16), batch_size=16, learning_starts=40))
+    assert result.final is not None

@@ -1,7 +1,7 @@
 """Discriminator-Actor-Critic, DAC (Kostrikov, Agrawal, Dwibedi, Levine and Tompson 2019,
 arXiv:1809.02925): adversarial imitation with an off-policy generator.
 
-The agent's transitions go to a replay buffer; every ``disc_every`` env steps the discriminator
+The agent's transitions go to a replay buffer; every ``disc_every`` SAC updates the discriminator
 takes a step on a replay minibatch against as many expert pairs, with a gradient penalty; every
 SAC update relabels its minibatch with the current discriminator's reward at sampling time
 (``common.replay_reward_fn``). With ``absorbing`` (the paper's fix for the reward forms' bias at
@@ -58,7 +58,7 @@ class DACConfig(OffPolicyConfig):
     disc_grad_penalty: float = 10.0
     """Weight of the gradient penalty on interpolates of expert and agent inputs (WGAN-GP's, as in the paper)."""
     disc_every: int = 1
-    """Env steps between discriminator steps."""
+    """SAC updates between discriminator steps (one update per env step unless ``updates_per_step`` says more)."""
     disc_entropy_bonus: float = 0.0
     """Reward for uncertain discriminator logits (over both sides)."""
 
@@ -107,10 +107,10 @@ def train_dac(
         eval_every=eval_every, eval_episodes=eval_episodes, progress=progress,
         checkpoint_every=checkpoint_every, resume=resume,
     )
-    calls = 0
+    calls = disc_steps = 0
 
     def update() -> dict[str, float]:
-        nonlocal calls
+        nonlocal calls, disc_steps
         stats: dict[str, float] = {}
         if calls % cfg.disc_every == 0:
             agent = buffer.sample(cfg.batch_size)
@@ -119,9 +119,10 @@ def train_dac(
             expert_x = draw_expert(expert, len(policy_x), setup.rng)
             loss = discriminator_step(disc, disc_opt, expert_x, policy_x, entropy_bonus=cfg.disc_entropy_bonus,
                                       grad_penalty=cfg.disc_grad_penalty, generator=torch_gen)
-            if calls % 1000 == 0:  # health on the step's own rows, not every step: it costs a forward pass
+            if disc_steps % 1000 == 0:  # health on the step's own rows, not every step: it costs a forward pass
                 with torch.no_grad():
                     stats.update(discriminator_health(disc.logits(expert_x), disc.logits(policy_x)))
+            disc_steps += 1
             stats["disc_loss"] = float(loss)
         calls += 1
         batch = buffer.sample(cfg.batch_size, reward_fn=reward_fn)
@@ -130,16 +131,16 @@ def train_dac(
 
     def state() -> dict[str, Any]:
         return {"disc": disc.state_dict(), "disc_opt": disc_opt.state_dict(), "torch_gen": torch_gen.get_state(),
-                "calls": calls}
+                "calls": calls, "disc_steps": disc_steps}
 
     def load_state(saved: dict[str, Any]) -> None:
-        nonlocal calls
+        nonlocal calls, disc_steps
         disc.load_state_dict(saved["disc"])
         disc_opt.load_state_dict(saved["disc_opt"])
         torch_gen.set_state(saved["torch_gen"])
-        calls = int(saved["calls"])
+        calls, disc_steps = int(saved["calls"]), int(saved["disc_steps"])
 
-    final, steps = off_policy_loop(run, env_id=env_id, learner=learner, buffer=buffer, update=update,
+    final, steps = off_policy_loop(run, env_id=env_id, learner=learner, buffer=buffer, demos=setup.demos, update=update,
                                    total_steps=total_steps, config=cfg, seed=seed, rng=setup.rng, state=state,
                                    load_state=load_state)
     learner.critic.eval()

@@ -81,7 +81,7 @@ class OffPolicyConfig:
         """A UserError naming the first setting out of range."""
         for name in ("batch_size", "buffer_size", "updates_per_step", "num_envs"):
             positive(name, getattr(self, name))
-        for name in ("lr", "actor_lr", "alpha", "tau"):
+        for name in ("lr", "actor_lr", "alpha", "tau", "max_grad_norm"):
             if not getattr(self, name) > 0:
                 raise UserError(f"{name} must be positive, got {getattr(self, name)}")
         if not 0 <= self.gamma < 1:
@@ -112,6 +112,8 @@ def demo_buffer(trans: Transitions, *, seed: int) -> ReplayBuffer:
     """The expert transitions as a replay buffer that stores no rewards (each algorithm gives them
     its own at sampling time); ``terminated`` is the demos' true terminations."""
     acts = np.asarray(trans.acts)
+    # The agent's buffer's dtypes: float64 actions (demos from arrays) would promote every mixed batch.
+    acts = acts.astype(np.float32) if np.issubdtype(acts.dtype, np.floating) else acts.astype(np.int64)
     buffer = ReplayBuffer(len(trans), trans.obs.shape[1:], acts.shape[1:], acts.dtype, seed=seed, rewards=False)
     buffer.add(trans.obs.astype(np.float32), acts, trans.next_obs.astype(np.float32), trans.dones.astype(np.float32))
     return buffer
@@ -122,6 +124,8 @@ def build_learner(config: OffPolicyConfig, obs_space: gym.Space, act_space: gym.
     """A soft Q-learner (Discrete actions) or SAC (Box actions), observations normalised by
     ``obs_mean`` and ``obs_std`` (the expert's). Draws initial weights from torch's global RNG."""
     cfg = config
+    if isinstance(act_space, gym.spaces.Discrete) and int(act_space.start) != 0:
+        raise UserError(f"the off-policy learners index Q(s, .) by action: {act_space} starts at {act_space.start}, not 0")
     if isinstance(act_space, gym.spaces.Discrete):
         qnet = QPolicy(obs_space, act_space, cfg.hidden)
         qnet.set_obs_normalization(obs_mean, obs_std)
@@ -171,6 +175,7 @@ def off_policy_loop(
     env_id: str,
     learner: Learner,
     buffer: ReplayBuffer | None,
+    demos: ReplayBuffer,
     update: Callable[[], dict[str, float]],
     total_steps: int,
     config: OffPolicyConfig,
@@ -185,6 +190,7 @@ def off_policy_loop(
     Online (``buffer`` given): each step acts in ``num_envs`` envs, stores the transitions in
     ``buffer``, and from ``learning_starts`` on calls ``update`` ``updates_per_step`` times per env
     step. Offline (``buffer`` None): each step is ``updates_per_step`` updates and nothing else.
+    ``demos`` is the demonstrations' buffer, whose sampling RNG a checkpoint keeps.
     ``state`` and ``load_state`` save and restore the algorithm's own part of a checkpoint (a
     discriminator and its optimizer).
     """
@@ -198,6 +204,7 @@ def off_policy_loop(
             buffer.load_state_dict(saved["buffer"])
         load_state(saved["algorithm"])
         rng.bit_generator.state = saved["rng"]
+        demos.rng.bit_generator.state = saved["demos_rng"]
         steps = run.resumed_step
     actor = _Actor(env_id, cfg.num_envs, buffer, rng, seed=seed + steps) if buffer is not None else None
     per_step = cfg.num_envs if actor is not None else 1
@@ -221,7 +228,7 @@ def off_policy_loop(
             if run.checkpoint_due(steps, last=steps >= total_steps):
                 run.save_checkpoint(steps, {
                     "learner": learner.state_dict(), "buffer": None if buffer is None else buffer.state_dict(),
-                    "algorithm": state(), "rng": rng.bit_generator.state,
+                    "algorithm": state(), "rng": rng.bit_generator.state, "demos_rng": demos.rng.bit_generator.state,
                 })
     finally:
         if actor is not None:
@@ -252,6 +259,6 @@ class _Actor:
 
 def _random_actions(space: gym.Space, n: int, rng: np.random.Generator) -> np.ndarray:
     if isinstance(space, gym.spaces.Discrete):
-        return rng.integers(space.n, size=n) + int(space.start)
+        return rng.integers(space.n, size=n)
     assert isinstance(space, gym.spaces.Box)
     return rng.uniform(space.low, space.high, size=(n, *space.shape)).astype(np.float32)

@@ -10,7 +10,7 @@ implied rewards small. No discriminator, no adversary.
 - **Online** (the default): the states of the loss are the expert's and the agent's own replay,
   half each, as in the paper's online experiments.
 - **Offline** (``offline``): no environment interaction at all (the env only evaluates); the loss
-  reads the expert's transitions alone, and each budget step is one update.
+  reads the expert's transitions alone, and each budget step is ``updates_per_step`` updates (1).
 
 After training the implied reward is fitted, by least squares on the transitions seen, with a
 network r(s, a) (kind ``"mlp"`` of :mod:`imitlab.rewards`): the regression's conditional mean is
@@ -54,7 +54,7 @@ class IQLearnConfig(OffPolicyConfig):
     """IQ-Learn's settings: the off-policy learner's, the divergence and the mode."""
 
     offline: bool = False
-    """Learn from the demonstrations alone, without acting in the env (each step is one update)."""
+    """Learn from the demonstrations alone, without acting in the env (each step is ``updates_per_step`` updates)."""
     chi2_alpha: float = 0.5
     """The chi-squared divergence's alpha: the implied rewards' squares weigh 1 / (4 alpha)."""
     target_value: bool = True
@@ -192,7 +192,7 @@ def train_iq_learn(
             return learner.loss_step(lambda lrn: _discrete_loss(lrn, expert, rows, cfg))
         return _continuous_step(learner, expert, rows, cfg)
 
-    final, steps = off_policy_loop(run, env_id=env_id, learner=learner, buffer=buffer, update=update,
+    final, steps = off_policy_loop(run, env_id=env_id, learner=learner, buffer=buffer, demos=demo_buf, update=update,
                                    total_steps=total_steps, config=cfg, seed=seed, rng=setup.rng)
     policy, critic = policy_of(learner), critic_of(learner)
     reward = corr = None

@@ -94,7 +94,7 @@ def train_sqil(
         ])
         return learner.td_step(batch) if isinstance(learner, SoftQ) else learner.update(batch)
 
-    final, steps = off_policy_loop(run, env_id=env_id, learner=learner, buffer=buffer, update=update,
+    final, steps = off_policy_loop(run, env_id=env_id, learner=learner, buffer=buffer, demos=demo_buf, update=update,
                                    total_steps=total_steps, config=cfg, seed=seed, rng=setup.rng)
     policy, critic = policy_of(learner), critic_of(learner)
     return run.result(policy, final=final, extra={"algo": "sqil", "env_steps": steps}, critic=critic,
