@@ -261,3 +261,50 @@ def test_a_vecnormalize_file_that_would_run_code_is_refused_and_runs_none(tmp_pa
     with pytest.raises(UserError, match=r"cannot read the VecNormalize statistics.*system"):
         load_vecnormalize(tmp_path / "vecnormalize.pkl", (4,))
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+def test_an_sb3_ppo_actor_converts_to_an_imitlab_policy_that_acts_as_it_does(sb3, tmp_path, env_id):
+    from imitlab.experts.sb3 import as_imitlab_policy
+
+    model = sb3.PPO("MlpPolicy", env_id, n_steps=64, batch_size=64, seed=0, policy_kwargs=dict(net_arch=[32, 16]))
+    model.learn(128)  # weights away from their initial values
+    model.save(tmp_path / "ppo.zip")
+    mean, var = ([0.1, -0.2, 0.01, 0.3], [0.25, 0.04, 0.0025, 0.5]) if env_id == "CartPole-v1" else ([0.1, -0.2, 0.5], [0.3, 0.2, 4.0])
+    vec = _save_vecnormalize(tmp_path / "vecnormalize.pkl", mean, var, clip_obs=10.0)
+    expert = load_expert(f"sb3:{tmp_path / 'ppo.zip'}", env_id)
+    policy = as_imitlab_policy(expert, env_id)
+    # within VecNormalize's clip (10 standard deviations), which imitlab's normalisation does not apply
+    obs = (np.asarray(mean) + np.sqrt(var) * np.random.default_rng(0).normal(0, 2, (256, len(mean)))).astype(np.float32)
+    want = model.predict(vec.normalize_obs(obs), deterministic=True)[0]
+    got = policy.act(obs)
+    if env_id == "CartPole-v1":
+        # VecNormalize normalises in float64, imitlab in float32: the logits agree to rounding, and the
+        # actions wherever the two logits are not tied to rounding
+        with torch.no_grad():
+            theirs = model.policy.get_distribution(torch.as_tensor(vec.normalize_obs(obs))).distribution.logits
+            mine = torch.log_softmax(policy.logits(torch.as_tensor(obs)), -1)
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), atol=1e-4)
+        clear = (theirs[:, 1] - theirs[:, 0]).abs().numpy() > 1e-3
+        assert clear.mean() > 0.9 and (got[clear] == want[clear]).all()
+    else:  # SB3 clips its deterministic action to the bounds; the env clips imitlab's
+        np.testing.assert_allclose(np.clip(got, -2, 2), want, rtol=1e-4, atol=1e-4)
+
+
+def test_fit_q_takes_an_sb3_ppo_zip_and_aggrevated_takes_its_file(sb3, tmp_path, capsys):
+    from imitlab.cli import main
+    from imitlab.policies import load_policy
+
+    sb3.PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=64, seed=0).save(tmp_path / "ppo.zip")
+    out = tmp_path / "ppo-q.pt"
+    assert main(["expert", "fit-q", "--env", "CartPole-v1", "--expert", f"sb3:{tmp_path / 'ppo.zip'}", "--steps", "500",
+                 "--updates", "50", "--out", str(out)]) == 0
+    policy, meta = load_policy(out)
+    assert meta["extra"]["fit_q"]["converted_from"] == "sb3"
+    assert main(["train", "aggrevated", "--env", "CartPole-v1", "--expert", str(out), "--steps", "200", "--rollins", "2",
+                 "--horizon", "50", "--eval-every", "100", "--eval-episodes", "1", "--out", str(tmp_path / "agg")]) == 0
+    sb3.SAC("MlpPolicy", "Pendulum-v1", seed=0).save(tmp_path / "sac.zip")
+    capsys.readouterr()
+    assert main(["expert", "fit-q", "--env", "Pendulum-v1", "--expert", f"sb3:{tmp_path / 'sac.zip'}", "--steps", "100",
+                 "--out", str(tmp_path / "sac-q.pt")]) == 2
+    assert "has its own Q*" in capsys.readouterr().err

@@ -97,7 +97,8 @@ def _expert_train(env_id, algo, steps, seed, out, eval_every, eval_episodes, ove
 @expert.command("fit-q")
 @click.option("--env", "env_id", required=True)
 @click.option("--expert", "expert_spec", required=True,
-              help="'zoo', 'zoo:ALGO', an imitlab policy file or run dir: the expert whose Q* is fitted.")
+              help="'zoo', 'zoo:ALGO', 'sb3:PATH' (an SB3 PPO or A2C zip, saved as the imitlab policy that acts as it "
+                   "does), an imitlab policy file or run dir: the expert whose Q* is fitted.")
 @click.option("--steps", required=True, type=click.IntRange(min=1), help="Env steps of the expert's roll-outs (with exploration).")
 @click.option("--updates", default=20_000, show_default=True, type=click.IntRange(min=1), help="Gradient steps.")
 @click.option("--gamma", default=0.99, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True))
@@ -124,16 +125,24 @@ def expert_fit_q(env_id, expert_spec, steps, updates, gamma, explore, seed, out,
         check_env_id(env_id)
         loaded = load_expert(expert_spec, env_id)
         policy = loaded if isinstance(loaded, Policy) else getattr(loaded, "policy", None)
+        converted = False
+        if not isinstance(policy, Policy) and str(expert_spec).startswith("sb3:"):
+            from imitlab.experts.sb3 import SB3Expert, as_imitlab_policy
+
+            assert isinstance(loaded, SB3Expert)  # what load_expert makes of an sb3: spec
+            policy, converted = as_imitlab_policy(loaded, env_id), True  # saved as imitlab's, beside its critic
         if not isinstance(policy, Policy):
             raise UserError(f"--expert {expert_spec!r} is not an imitlab policy: fit-q saves the expert with its fitted "
-                            "critic in one imitlab file, so it needs 'zoo', 'zoo:ALGO', a policy file or a run dir")
+                            "critic in one imitlab file, so it needs 'zoo', 'zoo:ALGO', 'sb3:PATH' (PPO, A2C), a policy "
+                            "file or a run dir")
         config = FitQConfig(gamma=gamma, updates=updates, explore=explore)
         result = fit_q(policy, env_id, steps=steps, seed=seed, config=config)
         check = None
         if env_id in ("CartPole-v1", "CartPole-v0", "MountainCar-v0", "Pendulum-v1"):
             check = monte_carlo_check(result.critic, policy, env_id, result.states, gamma=gamma, seed=seed)
         extra = {"seed": seed, "q": "fitted", "fit_q": {**dataclasses.asdict(config), "steps": result.env_steps,
-                 "expert": expert_spec, "seconds": round(result.seconds, 1), "monte_carlo_check": check},
+                 "expert": expert_spec, "seconds": round(result.seconds, 1), "monte_carlo_check": check,
+                 **({"converted_from": "sb3"} if converted else {})},
                  "command": "imitlab " + shlex.join(INVOCATION)}
         save_policy(policy, out, env_id=env_id, extra=extra, critic=result.critic)
     line = f"fitted Q* of {expert_spec} on {env_id} from {result.env_steps:,} env steps and {updates:,} updates in {result.seconds:.1f} s"

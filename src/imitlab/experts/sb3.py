@@ -279,3 +279,61 @@ def check_sb3_spaces(model: Any, env_id: str, *, what: str) -> None:
             "as spaces saved under another gymnasium release may; using it",
             SpaceBoundsWarning, stacklevel=4,
         )
+
+
+def as_imitlab_policy(expert: SB3Expert, env_id: str) -> Any:
+    """An SB3 PPO or A2C actor (``MlpPolicy``: tanh layers, flat observations) as an imitlab policy
+    that acts as it does, deterministically: the same layers and weights, its ``VecNormalize``
+    statistics (if any) as the policy's observation normalisation, and for Box actions the mean
+    head rescaled to imitlab's unit action space. What ``imitlab expert fit-q`` saves an SB3 expert
+    as, beside its fitted critic, so that the file needs neither SB3 nor unpickling.
+
+    Observations beyond VecNormalize's ``clip_obs`` standard deviations are not clipped here (imitlab's
+    normalisation has no clip); they are rare for a trained policy, but there the two may differ.
+    """
+    from torch import nn
+
+    from imitlab.policies import CategoricalPolicy, GaussianPolicy
+
+    where = f"SB3 {expert.algo.upper()} model {expert.source!r}"
+    if expert.algo not in ("ppo", "a2c"):
+        raise UserError(f"{where} has its own Q* (its critic): give it to aggrevated as --expert sb3:PATH; only PPO and "
+                        "A2C actors are converted to imitlab policies")
+    sb3_policy = expert.model.policy
+    if type(sb3_policy.features_extractor).__name__ != "FlattenExtractor" or getattr(sb3_policy, "use_sde", False) \
+            or getattr(sb3_policy, "squash_output", False):
+        raise UserError(f"{where} is not a plain MlpPolicy (flat observations, no gSDE, no squashing): imitlab cannot "
+                        "convert it; fit Q* for an imitlab policy instead (e.g. BC or DAgger on this expert)")
+    layers = list(sb3_policy.mlp_extractor.policy_net)
+    linears = [m for m in layers if isinstance(m, nn.Linear)]
+    if not linears or any(not isinstance(m, (nn.Linear, nn.Tanh)) for m in layers):
+        raise UserError(f"{where}'s actor has layers {[type(m).__name__ for m in layers]}: imitlab policies are "
+                        "Linear + Tanh stacks (SB3's default activation_fn for PPO and A2C)")
+    obs_space, act_space = env_spaces(env_id)
+    hidden = [m.out_features for m in linears]
+    head = sb3_policy.action_net
+    policy: CategoricalPolicy | GaussianPolicy
+    if isinstance(act_space, gym.spaces.Discrete):
+        policy = CategoricalPolicy(obs_space, act_space, hidden)
+    elif isinstance(act_space, gym.spaces.Box):
+        policy = GaussianPolicy(obs_space, act_space, hidden, squash=False, state_dependent_std=False)
+    else:
+        raise UserError(f"{where} acts in {act_space}: imitlab converts Discrete and Box actions")
+    own = [m for m in policy.net if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for mine, theirs in zip(own[:-1], linears):
+            mine.weight.copy_(theirs.weight)
+            mine.bias.copy_(theirs.bias)
+        if isinstance(policy, GaussianPolicy):
+            # SB3's mean is in env units; imitlab's in [-1, 1]: a = bias + scale * u.
+            scale, bias = policy.act_scale, policy.act_bias
+            own[-1].weight.copy_(head.weight / scale[:, None])
+            own[-1].bias.copy_((head.bias - bias) / scale)
+            policy.log_std.copy_(sb3_policy.log_std.detach() - torch.log(scale))
+        else:
+            own[-1].weight.copy_(head.weight)
+            own[-1].bias.copy_(head.bias)
+    norm = expert.obs_normalization
+    if norm is not None:
+        policy.set_obs_normalization(norm.mean, np.sqrt(norm.var + norm.epsilon))
+    return policy.eval()
