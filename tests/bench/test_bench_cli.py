@@ -85,7 +85,7 @@ def _bad(capsys, tmp_path, *argv, match):
 
 
 def test_bad_input_is_one_line_exit_2_before_any_work(capsys, tmp_path):
-    _bad(capsys, tmp_path, "bench", "--algos", "bc,sqil", match="unknown algorithm 'sqil'; choose from bc, gail")
+    _bad(capsys, tmp_path, "bench", "--algos", "bc,valuedice", match="unknown algorithm 'valuedice'; choose from bc, gail")
     _bad(capsys, tmp_path, "bench", "--envs", "NoSuchEnv-v9", match="unknown environment 'NoSuchEnv-v9'")
     _bad(capsys, tmp_path, "bench", "--envs", "MountainCarContinuous-v0", match="not in imitlab's task registry")
     _bad(capsys, tmp_path, "bench", "--demos", "1,x", match="--demos takes comma-separated integers")
