@@ -389,6 +389,10 @@ register(AlgorithmSpec(
 ))
 
 # The off-policy family: a replay buffer of the agent's own steps beside the demonstrations.
+# Ranges of the OffPolicyConfig fields they share, and of IQ-Learn's own (both IQ-Learn entries).
+_OFF_POLICY_OPTIONS = {"batch_size": OptionSpec(min=1), "updates_per_step": OptionSpec(min=1),
+                       "gamma": OptionSpec(min=0, max=1, max_open=True)}
+_IQ_LEARN_OPTIONS = {**_OFF_POLICY_OPTIONS, "chi2_alpha": OptionSpec(min=0), "reward_fit_steps": OptionSpec(min=0)}
 register(AlgorithmSpec(
     name="sqil",
     config="imitlab.algorithms.offpolicy.sqil:SQILConfig",
@@ -400,7 +404,7 @@ register(AlgorithmSpec(
                   help="Environment steps (one update each)."),
     eval_every=10_000,
     eval_every_help=_STEPS_BETWEEN_EVALS,
-    options={"batch_size": OptionSpec(min=1), "updates_per_step": OptionSpec(min=1), "gamma": OptionSpec(min=0, max=1, max_open=True)},
+    options=_OFF_POLICY_OPTIONS,
 ))
 register(AlgorithmSpec(
     name="iq-learn",
@@ -414,8 +418,7 @@ register(AlgorithmSpec(
     eval_every=10_000,
     eval_every_help="Steps (env steps, or updates with --offline) between evaluations.",
     defaults_key="iq_learn",
-    options={"batch_size": OptionSpec(min=1), "updates_per_step": OptionSpec(min=1), "gamma": OptionSpec(min=0, max=1, max_open=True),
-             "chi2_alpha": OptionSpec(min=0), "reward_fit_steps": OptionSpec(min=0)},
+    options=_IQ_LEARN_OPTIONS,
 ))
 register(AlgorithmSpec(
     name="iq-learn-offline",
@@ -430,8 +433,7 @@ register(AlgorithmSpec(
     eval_every=1_000,
     eval_every_help="Updates between evaluations.",
     defaults_key="iq_learn_offline",
-    options={"batch_size": OptionSpec(min=1), "updates_per_step": OptionSpec(min=1), "gamma": OptionSpec(min=0, max=1, max_open=True),
-             "chi2_alpha": OptionSpec(min=0), "reward_fit_steps": OptionSpec(min=0)},
+    options=_IQ_LEARN_OPTIONS,
 ))
 register(AlgorithmSpec(
     name="dac",
@@ -445,6 +447,6 @@ register(AlgorithmSpec(
                   help="Environment steps (one SAC update each)."),
     eval_every=10_000,
     eval_every_help=_STEPS_BETWEEN_EVALS,
-    options={"batch_size": OptionSpec(min=1), "updates_per_step": OptionSpec(min=1), "gamma": OptionSpec(min=0, max=1, max_open=True),
-             "disc_every": OptionSpec(min=1), "disc_grad_penalty": OptionSpec(min=0), "disc_entropy_bonus": OptionSpec(min=0)},
+    options={**_OFF_POLICY_OPTIONS, "disc_every": OptionSpec(min=1), "disc_grad_penalty": OptionSpec(min=0),
+             "disc_entropy_bonus": OptionSpec(min=0)},
 ))
