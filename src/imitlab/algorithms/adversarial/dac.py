@@ -17,7 +17,7 @@ Reusing every transition many times is what makes it need about a tenth of GAIL'
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -34,12 +34,18 @@ from imitlab.algorithms.adversarial.common import (
     replay_reward_fn,
     with_absorbing_rows,
 )
-from imitlab.algorithms.offpolicy.common import OffPolicyConfig, agent_buffer, off_policy_loop, off_policy_setup
+from imitlab.algorithms.offpolicy.common import (
+    OffPolicyConfig,
+    agent_buffer,
+    off_policy_loop,
+    off_policy_run,
+    off_policy_setup,
+)
 from imitlab.data.demos import Demonstrations, Transitions
 from imitlab.discriminator import Discriminator
 from imitlab.errors import UserError, positive
 from imitlab.rl.sac import SAC
-from imitlab.training import TrainingRun, TrainResult
+from imitlab.training import TrainResult
 
 
 @dataclass(frozen=True)
@@ -100,13 +106,9 @@ def train_dac(
     buffer = agent_buffer(setup, cfg, seed=seed)
     reward_fn = replay_reward_fn(disc, cfg.reward, absorbing=cfg.absorbing, gamma=cfg.gamma)
     torch_gen = torch.Generator().manual_seed(seed + 2)
-    run = TrainingRun(
-        env_id=env_id, seed=seed, total=total_steps, unit="step", out=out,
-        config={"algo": "dac", "env_id": env_id, "seed": seed, "total_steps": total_steps,
-                "n_transitions": len(setup.trans), **asdict(cfg)},
-        eval_every=eval_every, eval_episodes=eval_episodes, progress=progress,
-        checkpoint_every=checkpoint_every, resume=resume,
-    )
+    run = off_policy_run("dac", cfg, setup, env_id=env_id, seed=seed, total_steps=total_steps, out=out,
+                         eval_every=eval_every, eval_episodes=eval_episodes, progress=progress,
+                         checkpoint_every=checkpoint_every, resume=resume)
     calls = disc_steps = 0
 
     def update() -> dict[str, float]:

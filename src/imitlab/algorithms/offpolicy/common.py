@@ -16,7 +16,7 @@ learner for the env's action space, and one loop.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import gymnasium as gym
@@ -157,6 +157,22 @@ def agent_buffer(setup: OffPolicySetup, config: OffPolicyConfig, *, seed: int) -
     act_dtype = np.float32 if isinstance(setup.act_space, gym.spaces.Box) else np.int64
     return ReplayBuffer(config.buffer_size, observation_box(setup.obs_space).shape, acts_shape, act_dtype, seed=seed,
                         rewards=False)
+
+
+def off_policy_run(algo: str, config: OffPolicyConfig, setup: OffPolicySetup, *, env_id: str, seed: int,
+                   total_steps: int, offline: bool = False, **run: Any) -> TrainingRun:
+    """The run's bookkeeping (:class:`~imitlab.training.TrainingRun`), its config.json recording
+    ``algo``, the budget, the demonstrations' size and every field of ``config``; ``run`` holds the
+    train function's ``out``, ``eval_every``, ``eval_episodes``, ``progress``, ``checkpoint_every``
+    and ``resume``."""
+    from imitlab.training import TrainingRun
+
+    return TrainingRun(
+        env_id=env_id, seed=seed, total=total_steps, unit="update" if offline else "step",
+        config={"algo": algo, "env_id": env_id, "seed": seed, "total_steps": total_steps,
+                "n_transitions": len(setup.trans), **asdict(config)},
+        **run,
+    )
 
 
 def policy_of(learner: Learner) -> Policy:

@@ -23,7 +23,7 @@ Written from the paper; the authors' reference code (research-only licence) was 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -33,6 +33,7 @@ from imitlab.algorithms.offpolicy.common import (
     agent_buffer,
     critic_of,
     off_policy_loop,
+    off_policy_run,
     off_policy_setup,
     policy_of,
 )
@@ -46,7 +47,7 @@ from imitlab.rewards.nets import RewardNet
 from imitlab.rl.replay import ReplayBatch, ReplayBuffer
 from imitlab.rl.sac import SAC
 from imitlab.rl.soft_q import SoftQ
-from imitlab.training import TrainingRun, TrainResult
+from imitlab.training import TrainResult
 
 
 @dataclass(frozen=True)
@@ -182,13 +183,9 @@ def train_iq_learn(
     setup = off_policy_setup(cfg, env_id=env_id, demos=demos, seed=seed)
     learner, demo_buf = setup.learner, setup.demos
     buffer = None if cfg.offline else agent_buffer(setup, cfg, seed=seed)
-    run = TrainingRun(
-        env_id=env_id, seed=seed, total=total_steps, unit="update" if cfg.offline else "step", out=out,
-        config={"algo": "iq-learn", "env_id": env_id, "seed": seed, "total_steps": total_steps,
-                "n_transitions": len(setup.trans), **asdict(cfg)},
-        eval_every=eval_every, eval_episodes=eval_episodes, progress=progress,
-        checkpoint_every=checkpoint_every, resume=resume,
-    )
+    run = off_policy_run("iq-learn", cfg, setup, env_id=env_id, seed=seed, total_steps=total_steps, offline=cfg.offline, out=out,
+                         eval_every=eval_every, eval_episodes=eval_episodes, progress=progress,
+                         checkpoint_every=checkpoint_every, resume=resume)
 
     def update() -> dict[str, float]:
         expert = demo_buf.sample(cfg.batch_size)

@@ -17,7 +17,7 @@ agent would learn to avoid the expert's way of ending (landing, reaching a goal)
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 
@@ -26,6 +26,7 @@ from imitlab.algorithms.offpolicy.common import (
     agent_buffer,
     critic_of,
     off_policy_loop,
+    off_policy_run,
     off_policy_setup,
     policy_of,
 )
@@ -34,7 +35,7 @@ from imitlab.errors import positive
 from imitlab.losses import absorbing_tail
 from imitlab.rl.replay import ReplayBatch
 from imitlab.rl.soft_q import SoftQ
-from imitlab.training import TrainingRun, TrainResult
+from imitlab.training import TrainResult
 
 
 @dataclass(frozen=True)
@@ -78,13 +79,9 @@ def train_sqil(
     setup = off_policy_setup(cfg, env_id=env_id, demos=demos, seed=seed)
     learner, demo_buf = setup.learner, setup.demos
     buffer = agent_buffer(setup, cfg, seed=seed)
-    run = TrainingRun(
-        env_id=env_id, seed=seed, total=total_steps, unit="step", out=out,
-        config={"algo": "sqil", "env_id": env_id, "seed": seed, "total_steps": total_steps,
-                "n_transitions": len(setup.trans), **asdict(cfg)},
-        eval_every=eval_every, eval_episodes=eval_episodes, progress=progress,
-        checkpoint_every=checkpoint_every, resume=resume,
-    )
+    run = off_policy_run("sqil", cfg, setup, env_id=env_id, seed=seed, total_steps=total_steps, out=out,
+                         eval_every=eval_every, eval_episodes=eval_episodes, progress=progress,
+                         checkpoint_every=checkpoint_every, resume=resume)
 
     def update() -> dict[str, float]:
         expert, agent = demo_buf.sample(cfg.batch_size), buffer.sample(cfg.batch_size)
