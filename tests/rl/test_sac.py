@@ -120,6 +120,22 @@ def test_critic_step_moves_the_critics_and_nothing_else():
     assert torch.equal(sac.log_alpha, log_alpha) and stats["q_loss"] > 0 and sac.updates == 0
 
 
+def test_update_with_a_critic_loss_of_its_own_keeps_sacs_cadence():
+    sac, batch = _learner(), _buffer().sample(16)
+    critic, target, actor = _params(sac.critic), _params(sac.target), _params(sac.actor)
+
+    def pull_down(learner):  # any loss of the critics' heads
+        q1, q2 = learner.critic.both(batch.obs, batch.acts)
+        loss = q1.mean() + q2.mean()
+        return loss, {"pulled": float(loss.detach())}
+
+    first = sac.update(batch, critic_loss=pull_down)
+    assert set(first) == {"pulled"} and sac.updates == 1  # no actor step before policy_frequency critic steps
+    assert all(_moved(critic, sac.critic)) and not any(_moved(actor, sac.actor)) and all(_moved(target, sac.target))
+    second = sac.update(batch, critic_loss=pull_down)
+    assert second["pulled"] < first["pulled"] and "actor_loss" in second and any(_moved(actor, sac.actor))
+
+
 def test_actor_step_moves_the_actor_and_temperature_and_not_the_critics():
     sac, batch = _learner(), _buffer().sample(16)
     actor, critic, target, log_alpha = _params(sac.actor), _params(sac.critic), _params(sac.target), sac.log_alpha.clone()

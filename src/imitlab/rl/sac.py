@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -75,6 +76,10 @@ class SACConfig:
     """Hidden layer sizes of each of the two critics."""
 
 
+CriticLoss = Callable[["SAC"], tuple[torch.Tensor, dict[str, float]]]
+"""A critic loss of the learner's networks (with gradients) and its statistics."""
+
+
 class SAC:
     """The SAC learner: an actor, a twin critic and its target, the temperature, their optimizers,
     and the random generator that draws its actions (when acting and inside the losses).
@@ -129,16 +134,21 @@ class SAC:
         next_q = self.target.q(batch.next_obs, next_act)
         return sac_q_target(batch.require_rewards(), batch.terminated, next_q, next_logp, self.alpha, self.config.gamma)
 
-    def critic_step(self, batch: ReplayBatch) -> dict[str, float]:
-        """One gradient step of both critics towards the soft Bellman target (the actor, the
-        temperature and the target critics do not move)."""
+    def bellman_loss(self, batch: ReplayBatch) -> tuple[torch.Tensor, dict[str, float]]:
+        """Both critics' squared error to the soft Bellman target, and its statistics."""
         q_target = self.q_target(batch)
         q1, q2 = self.critic.both(batch.obs, batch.acts)
         q_loss = F.mse_loss(q1, q_target) + F.mse_loss(q2, q_target)
+        return q_loss, {"q_loss": float(q_loss.detach()), "q": float(q1.detach().mean())}
+
+    def critic_step(self, batch: ReplayBatch, critic_loss: CriticLoss | None = None) -> dict[str, float]:
+        """One gradient step of both critics on ``critic_loss(self)`` (default: the soft Bellman
+        error of ``batch``); the actor, the temperature and the target critics do not move."""
+        loss, stats = self.bellman_loss(batch) if critic_loss is None else critic_loss(self)
         self.critic_opt.zero_grad(set_to_none=True)
-        q_loss.backward()
+        loss.backward()
         self.critic_opt.step()
-        return {"q_loss": float(q_loss.detach()), "q": float(q1.detach().mean())}
+        return stats
 
     def actor_step(self, batch: ReplayBatch) -> dict[str, float]:
         """One gradient step of the actor on ``batch``'s observations, then of the temperature
@@ -169,11 +179,15 @@ class SAC:
         """Move the target critics a fraction ``tau`` towards the critics (Polyak averaging)."""
         torch._foreach_lerp_(self._target_params, self._critic_params, self.config.tau)  # one call, not one per tensor
 
-    def update(self, batch: ReplayBatch) -> dict[str, float]:
+    def update(self, batch: ReplayBatch, *, critic_loss: CriticLoss | None = None) -> dict[str, float]:
         """One SAC update: a critic step; every ``policy_frequency`` of them, that many actor steps
-        (as in the paper's code, several make up for the skipped ones); then the target update.
-        Returns the statistics of the steps taken (the actor's only when it stepped)."""
-        stats = self.critic_step(batch)
+        on ``batch``'s states (as in the paper's code, several make up for the skipped ones); then
+        the target update. Returns the statistics of the steps taken (the actor's only when it
+        stepped).
+
+        ``critic_loss(sac)`` replaces the soft Bellman error in the critic step, for learners
+        that train the critics on a loss of their own (IQ-Learn) within SAC's cadence."""
+        stats = self.critic_step(batch, critic_loss)
         self.updates += 1
         if self.updates % self.config.policy_frequency == 0:
             for _ in range(self.config.policy_frequency):

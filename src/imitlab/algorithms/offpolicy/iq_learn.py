@@ -94,9 +94,9 @@ def _discrete_loss(learner: SoftQ, expert: ReplayBatch, rows: ReplayBatch, cfg: 
     return loss, {"expert_reward": float(implied[:n].detach().mean()), "value_gap": float(gap.detach().mean())}
 
 
-def _continuous_step(sac: SAC, expert: ReplayBatch, rows: ReplayBatch, cfg: IQLearnConfig) -> dict[str, float]:
-    """One critic step on the IQ-Learn loss (for each of the twin critics, with V from its own
-    head), an actor step on the rows' states every ``policy_frequency`` steps, the target update."""
+def _continuous_loss(sac: SAC, expert: ReplayBatch, rows: ReplayBatch, cfg: IQLearnConfig) -> tuple[torch.Tensor, dict[str, float]]:
+    """The IQ-Learn loss of the twin critics (each with V from its own head), SAC's critic step's
+    loss in its place (``SAC.update(critic_loss=...)``: the actor and target steps stay SAC's)."""
     alpha = sac.alpha
     with torch.no_grad():
         act, logp = sac.actor.rsample(rows.obs, sac.generator)
@@ -114,16 +114,8 @@ def _continuous_step(sac: SAC, expert: ReplayBatch, rows: ReplayBatch, cfg: IQLe
         next_term = cont * (nv - alpha * next_logp)
         implied = q - next_term
         loss = loss + iq_learn_loss(implied[:n], v - alpha * logp - next_term, implied, cfg.chi2_alpha)
-    sac.critic_opt.zero_grad(set_to_none=True)
-    loss.backward()
-    sac.critic_opt.step()
-    stats = {"loss": float(loss.detach()), "expert_reward": float((q1 - cont * (nv1 - alpha * next_logp))[:n].detach().mean())}
-    sac.updates += 1
-    if sac.updates % sac.config.policy_frequency == 0:
-        for _ in range(sac.config.policy_frequency):
-            stats.update(sac.actor_step(rows))
-    sac.update_target()
-    return stats
+    expert_reward = (q1 - cont * (nv1 - alpha * next_logp))[:n].detach().mean()
+    return loss, {"loss": float(loss.detach()), "expert_reward": float(expert_reward)}
 
 
 @torch.no_grad()
@@ -192,7 +184,7 @@ def train_iq_learn(
         rows = expert if buffer is None else ReplayBatch.cat([expert, buffer.sample(cfg.batch_size)])
         if isinstance(learner, SoftQ):
             return learner.loss_step(lambda lrn: _discrete_loss(lrn, expert, rows, cfg))
-        return _continuous_step(learner, expert, rows, cfg)
+        return learner.update(rows, critic_loss=lambda sac: _continuous_loss(sac, expert, rows, cfg))
 
     final, steps = off_policy_loop(run, env_id=env_id, learner=learner, buffer=buffer, demos=demo_buf, update=update,
                                    total_steps=total_steps, config=cfg, seed=seed, rng=setup.rng)
