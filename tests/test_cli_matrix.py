@@ -21,7 +21,7 @@ from imitlab.tasks import TASKS
 
 ENVS = list(TASKS)
 DISCRETE = {"CartPole-v1", "CartPole-v0", "Acrobot-v1", "MountainCar-v0", "LunarLander-v3"}
-CONTINUOUS = {"BipedalWalker-v3", "HalfCheetah-v5", "Hopper-v5", "Pendulum-v1"}
+CONTINUOUS = {"BipedalWalker-v3", "HalfCheetah-v5", "Hopper-v5", "Pendulum-v1", "Walker2d-v5"}
 TABULAR = {"FrozenLake-v1", "CliffWalking-v1", "GridWorld-v0"}  # discrete actions, known dynamics
 
 # Budgets of two iterations (epochs, rounds, batches) with an evaluation after each, so that

@@ -100,6 +100,15 @@ TASKS: dict[str, Task] = {
             expert_bar=2500.0,
         ),
         Task(
+            env_id="Walker2d-v5",
+            random_return=0.56,
+            random_std=5.11,
+            expert_return=4008.80,
+            expert_std=1402.37,
+            measured_with="imitlab eval --env Walker2d-v5 --policy random|zoo --episodes 50 --seed 0",
+            expert_bar=3500.0,
+        ),
+        Task(
             env_id="Pendulum-v1",
             random_return=-1194.11,
             random_std=302.54,
@@ -198,6 +207,7 @@ def _measured_here(engine: str) -> MeasuredOn:
 _NUMPY = _measured_here("imitlab's numpy-batched env")
 _BOX2D = _measured_here("Box2D 2.3.10")
 _MUJOCO = _measured_here("mujoco 4.0.0")
+_MUJOCO_401 = _measured_here("mujoco 4.0.1")
 
 
 @dataclass(frozen=True)
@@ -225,5 +235,6 @@ ZOO_RECORDS: dict[str, ZooRecord] = {
     "BipedalWalker-v3.pt": ZooRecord(mean_return=308.34, std_return=27.64, train_seconds=3480.9, measured_on=_BOX2D),
     "HalfCheetah-v5.pt": ZooRecord(mean_return=6294.98, std_return=314.85, train_seconds=1982.5, measured_on=_MUJOCO),
     "Hopper-v5.pt": ZooRecord(mean_return=2982.15, std_return=19.55, train_seconds=2281.3, measured_on=_MUJOCO),
+    "Walker2d-v5.pt": ZooRecord(mean_return=4008.80, std_return=1402.37, train_seconds=7775.7, measured_on=_MUJOCO_401),
     "MountainCar-v0.pt": ZooRecord(mean_return=-107.16, std_return=11.93, train_seconds=425.2, measured_on=_NUMPY),
 }
