@@ -54,3 +54,13 @@ def test_a_group_without_final_scores_draws_no_final_line(drawn):
     left, right = drawn([record])
     assert not [line for line in left.get_lines() if line.get_label().endswith(", final")]
     assert not [line for line in right.get_lines() if line.get_marker() == "*"]
+
+
+def test_every_algorithm_of_a_figure_has_its_own_colour(drawn):
+    # gail and dac are ten apart in the registry: a registry-wide index gave both matplotlib's C1.
+    records = [_record(algo, 4, 0, [0.5, 0.9], 0.95, env_steps=1000) for algo in ("gail", "dac", "sqil")]
+    left, _ = drawn(records)
+    from matplotlib.colors import to_hex
+
+    colours = {line.get_label(): to_hex(line.get_color()) for line in left.get_lines() if not line.get_label().startswith("_")}
+    assert len(colours) == 3 and len(set(colours.values())) == 3, colours

@@ -24,7 +24,9 @@ def _save(fig, path: str | os.PathLike) -> None:
 
 
 def _colors(algos: list[str]) -> dict[str, str]:
-    return {a: f"C{i}" for i, a in enumerate(ALGOS) if a in algos}
+    # By rank among the figure's own algorithms: matplotlib's cycle has 10 colours and the
+    # registry more algorithms, so a registry-wide index gave gail and dac the same one.
+    return {a: f"C{i % 10}" for i, a in enumerate(a for a in ALGOS if a in algos)}
 
 
 def plot_scores_vs_demos(env_id: str, summaries: dict[tuple[str, int], ScoreSummary], path: str | os.PathLike) -> None:
@@ -79,12 +81,14 @@ def final_scores(records: list[dict[str, Any]]) -> dict[tuple[str, int], float]:
     return {k: sum(v) / len(v) for k, v in scores.items()}
 
 
-def plot_bench_curves(env_id: str, records: list[dict[str, Any]], path: str | os.PathLike) -> None:
+def plot_bench_curves(env_id: str, records: list[dict[str, Any]], path: str | os.PathLike, *,
+                      log_steps: bool = False) -> None:
     """Normalized score against env steps (left) and training seconds (right), the mean over
     seeds of each (algorithm, demos) group with a min-max band. Offline methods take no env steps:
     on the left they are a horizontal line at their runs' mean final score (``normalized_score``),
     and on the right a star marks that score at their mean training seconds, since runs that stop
-    early end their curves at different points."""
+    early end their curves at different points. ``log_steps``: a log scale of env steps, for
+    methods whose budgets differ tenfold."""
     plt = _pyplot()
     groups: dict[tuple[str, int], list[list[dict[str, Any]]]] = {}
     seconds: dict[tuple[str, int], list[float]] = {}
@@ -117,6 +121,8 @@ def plot_bench_curves(env_id: str, records: list[dict[str, Any]], path: str | os
                         color=colors[algo], label="_nolegend_")
     from matplotlib.ticker import EngFormatter
 
+    if log_steps:
+        axes[0].set_xscale("log")
     axes[0].xaxis.set_major_formatter(EngFormatter(sep=""))  # 200k, not 200000 run into its neighbour
     axes[0].set_xlabel("environment steps (learner's own)")
     axes[1].set_xlabel("training seconds (evaluation excluded)")
