@@ -61,3 +61,22 @@ def test_resume_misuse_is_one_line(tmp_path, capsys, extra, message):
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "none").exists()
+
+
+def test_an_expert_run_resumed_at_or_past_its_budget_saves_its_checkpoints_policy(tmp_path):
+    """How a long expert run stopped part-way is shipped (the Walker2d-v5 zoo file): ``--resume``
+    with ``--steps`` at or below the checkpoint's step trains nothing and writes that checkpoint's
+    actor and critic as policy.pt."""
+    import torch
+
+    args = ["expert", "train", "--env", "Pendulum-v1", "--algo", "sac", "--eval-every", "300", "--eval-episodes", "1",
+            "--out", str(tmp_path / "run")]
+    assert main([*args, "--steps", "600"]) == 0
+    saved = torch.load(tmp_path / "run" / "policy.pt", weights_only=True)
+    (tmp_path / "run" / "policy.pt").unlink()
+    rows = _rows(tmp_path / "run" / "metrics.csv")
+    assert main([*args, "--steps", "300", "--resume"]) == 0
+    again = torch.load(tmp_path / "run" / "policy.pt", weights_only=True)
+    assert _rows(tmp_path / "run" / "metrics.csv") == rows  # nothing trained or evaluated again
+    assert all(torch.equal(saved["state_dict"][k], again["state_dict"][k]) for k in saved["state_dict"])
+    assert all(torch.equal(saved["critic"]["state_dict"][k], again["critic"]["state_dict"][k]) for k in saved["critic"]["state_dict"])

@@ -37,6 +37,14 @@ from imitlab.rl.sac import SACConfig
 # is its config's ``epochs``, offline GAIL's its config's ``iterations``.
 # An expert's default budget is not kept here: it is the one that made the shipped expert
 # (:func:`zoo_expert_steps`), which the expert file records.
+# CleanRL's / SB3's MuJoCo SAC settings, shared by the MuJoCo experts.
+_MUJOCO_SAC = SACConfig(learning_starts=5_000, critic_lr=3e-4, hidden=(256, 256), critic_hidden=(256, 256),
+                        buffer_size=1_000_000)
+# GAIL's MuJoCo settings, found on Hopper-v5 (its entry says how): a discriminator entropy bonus
+# and large PPO batches.
+_MUJOCO_GAIL = GAILConfig(disc_entropy_bonus=1e-3,
+                          ppo=PPOConfig(num_envs=16, num_steps=256, minibatch_size=512, anneal_lr=True))
+
 TASK_DEFAULTS: dict[str, dict] = {
     "CartPole-v1": {
         "expert": PPOConfig(lr=1e-3, anneal_lr=True),
@@ -98,22 +106,18 @@ TASK_DEFAULTS: dict[str, dict] = {
         "gail_steps": 200_000,
     },
     "HalfCheetah-v5": {
-        # CleanRL's / SB3's MuJoCo SAC settings.
-        "expert_sac": SACConfig(learning_starts=5_000, critic_lr=3e-4, hidden=(256, 256), critic_hidden=(256, 256),
-                                buffer_size=1_000_000),
+        "expert_sac": _MUJOCO_SAC,
         # 10 demos, 1M steps, seeds 0 / 1 / 2: Hopper's GAIL settings 0.74 / 0.25 / 0.96 (50 episodes,
         # benchmarks/results/gail-mujoco); with 256x256 policy and value networks and the policy's
         # log-std starting at -1 (these) 0.94 / 0.53 / 0.95 (10 episodes); RL Zoo's PPO settings for
         # HalfCheetah on top (log-std -2, gamma 0.98, lambda 0.92, clip 0.1, 20 epochs, lr 1e-4,
         # reward normalisation) 0.21 / 0.13 / 0.26. The bar (0.9 on every seed) is not met.
-        "gail": GAILConfig(disc_entropy_bonus=1e-3, policy=PolicySpec(hidden=(256, 256), init_log_std=-1.0),
-                           ppo=PPOConfig(num_envs=16, num_steps=256, minibatch_size=512, anneal_lr=True,
-                                         hidden=(256, 256))),
+        "gail": replace(_MUJOCO_GAIL, policy=PolicySpec(hidden=(256, 256), init_log_std=-1.0),
+                        ppo=replace(_MUJOCO_GAIL.ppo, hidden=(256, 256))),
         "gail_steps": 1_000_000,
     },
     "Hopper-v5": {
-        "expert_sac": SACConfig(learning_starts=5_000, critic_lr=3e-4, hidden=(256, 256), critic_hidden=(256, 256),
-                                buffer_size=1_000_000),
+        "expert_sac": _MUJOCO_SAC,
         # Hopper's episodes end when it falls: the positive form's survival bonus points the right
         # way here, so no absorbing states. Final normalized score after 500k steps, 10 demos,
         # seeds 0 / 1 (2) of the settings tried: 8 envs x 256 steps, no bonus 0.13 / 0.08 (it
@@ -122,19 +126,15 @@ TASK_DEFAULTS: dict[str, dict] = {
         # gradient penalty 10 instead of the bonus: 0.61 (seed 0). With these at 500k steps seed 2
         # slipped from 1.02 at 350k to 0.84; at 1M steps (the learning rate annealed over twice as
         # long) seeds 0-2 end at 1.02 / 1.00 / 1.02, each >= 0.96 over its last 300k steps.
-        "gail": GAILConfig(disc_entropy_bonus=1e-3,
-                           ppo=PPOConfig(num_envs=16, num_steps=256, minibatch_size=512, anneal_lr=True)),
+        "gail": _MUJOCO_GAIL,
         "gail_steps": 1_000_000,
     },
     "Walker2d-v5": {
-        # Hopper's SAC settings (CleanRL's / SB3's MuJoCo ones).
-        "expert_sac": SACConfig(learning_starts=5_000, critic_lr=3e-4, hidden=(256, 256), critic_hidden=(256, 256),
-                                buffer_size=1_000_000),
+        "expert_sac": _MUJOCO_SAC,
         # Hopper's GAIL settings: a walker's episodes end when it falls too, so the positive form's
         # survival bonus points the right way. 10 demos, 1M steps: 0.21 / 0.20 / 0.22 on seeds 0-2
         # (benchmarks/results/gail-walker2d); HalfCheetah's RL Zoo variant 0.05 (seed 0). Not solved.
-        "gail": GAILConfig(disc_entropy_bonus=1e-3,
-                           ppo=PPOConfig(num_envs=16, num_steps=256, minibatch_size=512, anneal_lr=True)),
+        "gail": _MUJOCO_GAIL,
         "gail_steps": 1_000_000,
     },
     "BipedalWalker-v3": {
